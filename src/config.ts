@@ -1,0 +1,144 @@
+// The service's whole configuration, read from the environment once at start-up. Every value
+// is validated here so that a typo fails the start with a clear message instead of surfacing
+// later as odd behaviour under load.
+
+export interface Config {
+  /** TCP port to listen on (ignored when socketPath is set). */
+  port: number;
+  hostname: string;
+  /** Listen on this unix socket instead of TCP (HAProxy on the same host or volume). */
+  socketPath?: string;
+  instanceId: string;
+  databaseUrl: string;
+  dbPoolMax: number;
+  /** "on": an acknowledged payment survives a Postgres crash; "off": only an instance crash. */
+  synchronousCommit: "on" | "off";
+  processorDefaultUrl: string;
+  processorFallbackUrl: string;
+  processorTimeoutMs: number;
+  leaseMarginMs: number;
+  maxInFlight: number;
+  claimBatchMax: number;
+  pollIntervalMs: number;
+  notifyMinIntervalMs: number;
+  fallbackAfterMs: number;
+  probeIntervalMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  healthCheckIntervalMs: number;
+  maxAmountCents: bigint;
+  maxBodyBytes: number;
+  adminToken?: string;
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Env = Record<string, string | undefined>;
+
+class Reader {
+  errors: string[] = [];
+  constructor(private env: Env) {}
+
+  string(name: string, fallback: string): string {
+    const v = this.env[name];
+    return v === undefined || v === "" ? fallback : v;
+  }
+
+  optional(name: string): string | undefined {
+    const v = this.env[name];
+    return v === undefined || v === "" ? undefined : v;
+  }
+
+  int(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    const raw = this.env[name];
+    if (raw === undefined || raw === "") return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      this.errors.push(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return n;
+  }
+
+  choice<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+    const raw = this.string(name, fallback);
+    if (!allowed.includes(raw as T)) {
+      this.errors.push(`${name} must be one of ${allowed.join(", ")}, got "${raw}"`);
+      return fallback;
+    }
+    return raw as T;
+  }
+
+  url(name: string, fallback?: string): string {
+    const raw = this.optional(name) ?? fallback;
+    if (raw === undefined) {
+      this.errors.push(`${name} is required`);
+      return "";
+    }
+    try {
+      new URL(raw);
+    } catch {
+      this.errors.push(`${name} must be a URL, got "${raw}"`);
+    }
+    return raw.replace(/\/+$/, "");
+  }
+}
+
+export function readConfig(env: Env = Deno.env.toObject()): Config {
+  const r = new Reader(env);
+  const processorTimeoutMs = r.int("PROCESSOR_TIMEOUT_MS", 1_000, 10);
+  const maxAmount = r.int("MAX_AMOUNT", 1_000_000, 1, 90_000_000_000_000);
+  const config: Config = {
+    // 8080 is what the compose file publishes to HAProxy.
+    port: r.int("PORT", 8080, 0, 65535),
+    hostname: r.string("HOSTNAME", "0.0.0.0"),
+    socketPath: r.optional("SOCKET_PATH"),
+    instanceId: r.string("INSTANCE_ID", `${Deno.hostname()}-${Deno.pid}`),
+    databaseUrl: r.url("DATABASE_URL"),
+    // Two instances × 10 stays far below Postgres' max_connections, and measured ingest
+    // stops improving past a handful of connections on 2 cores (bench/README.md).
+    dbPoolMax: r.int("DB_POOL_MAX", 10, 2, 200),
+    // Default "off": the ack then costs no fsync; an instance crash still loses nothing, a
+    // Postgres crash can lose the last ~3 × wal_writer_delay of acknowledged payments.
+    synchronousCommit: r.choice("SYNCHRONOUS_COMMIT", "off", ["on", "off"] as const),
+    processorDefaultUrl: r.url("PROCESSOR_DEFAULT_URL", "http://127.0.0.1:8001"),
+    processorFallbackUrl: r.url("PROCESSOR_FALLBACK_URL", "http://127.0.0.1:8002"),
+    // A processor call slower than this is abandoned as "unknown" and retried on the same
+    // processor. Raised automatically to the processor's advertised minResponseTime + margin.
+    processorTimeoutMs,
+    // A claim's lease is the call's timeout plus this margin: a crashed instance's claims are
+    // taken over this long after its last call could have ended.
+    leaseMarginMs: r.int("LEASE_MARGIN_MS", 2_000, 100),
+    // Bounds memory and sockets per instance when a processor is slow; 256 covers the official
+    // scenario's peak (≈550 payments/s × 100 ms delay ≈ 55 in flight) with room to drain.
+    maxInFlight: r.int("MAX_IN_FLIGHT", 256, 1, 10_000),
+    // Rows claimed per statement: large enough to drain thousands per second.
+    claimBatchMax: r.int("CLAIM_BATCH_MAX", 100, 1, 10_000),
+    // NOTIFY is only a hint; this poll is what guarantees progress.
+    pollIntervalMs: r.int("POLL_INTERVAL_MS", 250, 5),
+    // Each NOTIFY commit takes a cluster-wide lock: send at most one per this interval.
+    notifyMinIntervalMs: r.int("NOTIFY_MIN_INTERVAL_MS", 50, 0),
+    // The fallback costs 3× the default's fee. The official scenario's longest default outage
+    // is 20 s, and holding payments that long costs nothing: only switch after 30 s.
+    fallbackAfterMs: r.int("FALLBACK_AFTER_MS", 30_000, 0),
+    // While a processor fails, one payment probes it this often per instance.
+    probeIntervalMs: r.int("PROBE_INTERVAL_MS", 200, 10),
+    retryBaseMs: r.int("RETRY_BASE_MS", 50, 1),
+    retryMaxMs: r.int("RETRY_MAX_MS", 1_000, 1),
+    // The processors allow one health call per 5 s; 5.2 s keeps a clock skew margin.
+    healthCheckIntervalMs: r.int("HEALTH_CHECK_INTERVAL_MS", 5_200, 5_000),
+    maxAmountCents: BigInt(maxAmount) * 100n,
+    // A payment is ~80 bytes of JSON; 4 KiB is generous and cheap to buffer.
+    maxBodyBytes: r.int("MAX_BODY_BYTES", 4_096, 64, 1_048_576),
+    adminToken: r.optional("ADMIN_TOKEN"),
+    logLevel: r.choice("LOG_LEVEL", "info", ["debug", "info", "warn", "error"] as const),
+  };
+  if (config.retryMaxMs < config.retryBaseMs) r.errors.push("RETRY_MAX_MS must be ≥ RETRY_BASE_MS");
+  if (r.errors.length) {
+    throw new ConfigError(`invalid configuration:\n  - ${r.errors.join("\n  - ")}`);
+  }
+  return config;
+}

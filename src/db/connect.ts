@@ -1,0 +1,30 @@
+// Opens the postgres.js pool. A DATABASE_URL may name a unix socket directory the libpq way
+// (`?host=/run/postgresql`), which postgres.js does not parse itself.
+import postgres from "postgres";
+
+export type Sql = postgres.Sql;
+
+export interface ConnectOptions {
+  max?: number;
+  applicationName?: string;
+  synchronousCommit?: "on" | "off";
+}
+
+export function connect(databaseUrl: string, options: ConnectOptions = {}): Sql {
+  const url = new URL(databaseUrl);
+  const socketDir = url.searchParams.get("host");
+  url.searchParams.delete("host");
+  const port = url.port || "5432";
+  return postgres(url.toString(), {
+    max: options.max ?? 10,
+    path: socketDir?.startsWith("/") ? `${socketDir}/.s.PGSQL.${port}` : undefined,
+    // Fail over to a 503 quickly when Postgres is down instead of holding requests.
+    connect_timeout: 5,
+    idle_timeout: 0,
+    onnotice: () => {},
+    connection: {
+      application_name: options.applicationName ?? "rinha",
+      synchronous_commit: options.synchronousCommit ?? "on",
+    },
+  });
+}

@@ -1,0 +1,103 @@
+// The HTTP surface: four routes, dispatched by method and path, errors mapped in one place.
+import type { Sql } from "../db/connect.ts";
+import type { Logger } from "../log.ts";
+import { formatCents } from "../money.ts";
+import type { Intake } from "../payments/intake.ts";
+import { purgePayments, summarize } from "../payments/store.ts";
+import { readJsonBody } from "./body.ts";
+import { errorResponse, HttpError, jsonResponse } from "./errors.ts";
+import { parseInstant, parsePayment } from "./validate.ts";
+
+export interface AppDeps {
+  sql: Sql;
+  intake: Intake;
+  log: Logger;
+  maxBodyBytes: number;
+  maxAmountCents: bigint;
+  adminToken?: string;
+}
+
+export type Handler = (req: Request) => Promise<Response>;
+
+const routes: Record<string, string[]> = {
+  "/payments": ["POST"],
+  "/payments-summary": ["GET"],
+  "/purge-payments": ["POST"],
+  "/health": ["GET"],
+};
+
+export function createHandler(deps: AppDeps): Handler {
+  return async (req) => {
+    try {
+      return await route(req, deps);
+    } catch (err) {
+      return errorResponse(err, deps.log);
+    }
+  };
+}
+
+async function route(req: Request, deps: AppDeps): Promise<Response> {
+  const url = new URL(req.url);
+  const allowed = routes[url.pathname];
+  if (!allowed) throw new HttpError(404, `no route for ${url.pathname}`);
+  if (!allowed.includes(req.method)) {
+    throw new HttpError(405, `${req.method} not allowed on ${url.pathname}`, {
+      allow: allowed.join(", "),
+    });
+  }
+  switch (url.pathname) {
+    case "/payments":
+      return await postPayment(req, deps);
+    case "/payments-summary":
+      return await getSummary(url, deps);
+    case "/purge-payments":
+      return await purge(req, deps);
+    default:
+      return await health(deps);
+  }
+}
+
+async function postPayment(req: Request, deps: AppDeps): Promise<Response> {
+  const payment = parsePayment(await readJsonBody(req, deps.maxBodyBytes), deps.maxAmountCents);
+  const result = await deps.intake.accept(payment);
+  if (result === "conflict") {
+    throw new HttpError(409, "correlationId already used with a different amount");
+  }
+  // 202 for a new payment; 200 when it is a repeat of one already accepted (idempotent).
+  return jsonResponse(result === "created" ? 202 : 200, {
+    correlationId: payment.correlationId,
+    status: "accepted",
+  });
+}
+
+async function getSummary(url: URL, deps: AppDeps): Promise<Response> {
+  const from = parseInstant("from", url.searchParams.get("from"));
+  const to = parseInstant("to", url.searchParams.get("to"));
+  const totals = await summarize(deps.sql, from, to);
+  const part = (p: 1 | 2) => {
+    const t = totals.get(p);
+    return `{"totalRequests":${t?.totalRequests ?? 0},"totalAmount":${
+      formatCents(t?.totalCents ?? 0n)
+    }}`;
+  };
+  // Written as text so that amounts are the exact decimals of the cents.
+  return jsonResponse(200, `{"default":${part(1)},"fallback":${part(2)}}`);
+}
+
+async function purge(req: Request, deps: AppDeps): Promise<Response> {
+  if (deps.adminToken !== undefined && req.headers.get("x-admin-token") !== deps.adminToken) {
+    throw new HttpError(401, "X-Admin-Token header missing or wrong");
+  }
+  await req.body?.cancel();
+  await purgePayments(deps.sql);
+  return jsonResponse(200, { message: "all payments purged" });
+}
+
+async function health(deps: AppDeps): Promise<Response> {
+  try {
+    await deps.sql`select 1`;
+    return jsonResponse(200, { status: "ok" });
+  } catch {
+    return jsonResponse(503, { status: "database unreachable" });
+  }
+}

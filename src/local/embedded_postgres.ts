@@ -1,0 +1,132 @@
+// A project-local PostgreSQL cluster for `deno task dev` and `deno task test` when no
+// DATABASE_URL is given. It uses the system's server binaries, lives under .data/, listens on
+// loopback only on a port derived from the project path (so two clones, or a system Postgres
+// on 5432, never clash), and is reused across runs.
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { dataDir, projectRoot } from "./project_paths.ts";
+import { ensurePostgresBinDir } from "./system_packages.ts";
+
+export interface LocalPostgres {
+  url: string;
+  /** True when this call started the server (and so should stop it). */
+  startedHere: boolean;
+  stop(): Promise<void>;
+}
+
+/** Server settings for a queue workload on a small machine; each one's reason beside it. */
+const serverSettings: Record<string, string> = {
+  listen_addresses: "127.0.0.1",
+  // Two instances with small pools plus tests and tools: 100 leaves ample headroom.
+  max_connections: "100",
+  // The hot set (queue + recent ledger pages) is small; 128MB keeps it all in memory.
+  shared_buffers: "128MB",
+  // Group commit: many small acknowledging commits share one WAL flush.
+  wal_writer_delay: "10ms",
+  // The queue table churns (insert, update, delete); vacuum it promptly.
+  autovacuum_naptime: "5s",
+  // Fewer checkpoints during load tests (less I/O stall on the ack path).
+  max_wal_size: "1GB",
+  checkpoint_timeout: "15min",
+};
+
+function derivePort(): number {
+  const fromEnv = Deno.env.get("LOCAL_PG_PORT");
+  if (fromEnv) return Number(fromEnv);
+  const digest = createHash("sha256").update(projectRoot).digest();
+  return 54000 + (digest.readUInt16BE(0) % 900);
+}
+
+function isRoot(): boolean {
+  return Deno.uid() === 0;
+}
+
+async function exec(cmd: string, args: string[], allowFail = false): Promise<number> {
+  // initdb and postgres refuse to run as root: run them as the `postgres` system user.
+  const [file, argv] = isRoot() ? ["runuser", ["-u", "postgres", "--", cmd, ...args]] : [cmd, args];
+  const out = await new Deno.Command(file, { args: argv, stdout: "piped", stderr: "piped" })
+    .output();
+  if (!out.success && !allowFail) {
+    const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+    throw new Error(`${cmd} ${args.join(" ")} failed (exit ${out.code}):\n${text}`);
+  }
+  return out.code;
+}
+
+/** The cluster folder; as root it must be reachable by the postgres user. */
+async function chooseClusterDir(): Promise<string> {
+  const preferred = join(dataDir, "pg");
+  if (!isRoot()) return preferred;
+  mkdirSync(preferred, { recursive: true });
+  await new Deno.Command("chown", { args: ["-R", "postgres:postgres", preferred] }).output();
+  const probe = await new Deno.Command("runuser", {
+    args: ["-u", "postgres", "--", "test", "-w", preferred],
+  }).output();
+  if (probe.success) return preferred;
+  // A parent folder is closed to other users (e.g. under /root): keep the cluster in /var/tmp.
+  const hash = createHash("sha256").update(projectRoot).digest("hex").slice(0, 12);
+  const fallback = `/var/tmp/rinha-pg-${hash}`;
+  mkdirSync(fallback, { recursive: true });
+  await new Deno.Command("chown", { args: ["-R", "postgres:postgres", fallback] }).output();
+  return fallback;
+}
+
+function removeStalePidFile(clusterDir: string): void {
+  const pidFile = join(clusterDir, "data", "postmaster.pid");
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
+  try {
+    Deno.kill(pid, "SIGCONT"); // signal 0 is not exposed; SIGCONT is harmless to a live server
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    if (cmdline.includes("postgres")) return; // a live postmaster: pg_ctl status handles it
+  } catch {
+    // no such process
+  }
+  rmSync(pidFile);
+}
+
+export async function startLocalPostgres(): Promise<LocalPostgres> {
+  const bin = await ensurePostgresBinDir();
+  const clusterDir = await chooseClusterDir();
+  const pgData = join(clusterDir, "data");
+  const socketDir = join(clusterDir, "socket");
+  const port = derivePort();
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const stop = async () => {
+    await exec(`${bin}/pg_ctl`, ["-D", pgData, "-m", "fast", "-w", "stop"], true);
+  };
+
+  if (!existsSync(join(pgData, "PG_VERSION"))) {
+    await exec(`${bin}/initdb`, [
+      "-D",
+      pgData,
+      "-U",
+      "postgres",
+      "--auth=trust",
+      "--encoding=UTF8",
+      "--no-sync",
+    ]);
+  }
+  if (await exec(`${bin}/pg_ctl`, ["-D", pgData, "status"], true) === 0) {
+    return { url, startedHere: false, stop };
+  }
+  removeStalePidFile(clusterDir);
+  await exec("mkdir", ["-p", socketDir]);
+  const options = [`-p ${port}`, `-k ${socketDir}`]
+    .concat(Object.entries(serverSettings).map(([k, v]) => `-c ${k}=${v}`))
+    .join(" ");
+  await exec(`${bin}/pg_ctl`, [
+    "-D",
+    pgData,
+    "-l",
+    join(clusterDir, "server.log"),
+    "-o",
+    options,
+    "-w",
+    "-t",
+    "60",
+    "start",
+  ]);
+  return { url, startedHere: true, stop };
+}

@@ -1,0 +1,201 @@
+// Every statement on the payment tables (sql/001_payments.sql), one function each.
+import type { Sql } from "../db/connect.ts";
+
+export const pendingChannel = "payments_pending";
+
+export type ProcessorId = 1 | 2;
+
+export interface NewPayment {
+  correlationId: string;
+  amountCents: bigint;
+}
+
+export interface ClaimedPayment {
+  correlationId: string;
+  amountCents: bigint;
+  processor: ProcessorId;
+  requestedAt: Date;
+  claimSeq: number;
+  attempts: number;
+}
+
+export interface ClaimRequest {
+  owner: string;
+  limit: number;
+  /** Processor for rows with no attempt in progress. */
+  target: ProcessorId;
+  /** Processors whose in-progress attempts may be resumed now. */
+  resumable: ProcessorId[];
+  /** requestedAt for fresh attempts (millisecond precision, as sent to the processor). */
+  requestedAt: Date;
+  leaseMs: number;
+}
+
+export interface ClaimRef {
+  correlationId: string;
+  claimSeq: number;
+}
+
+export interface Reschedule extends ClaimRef {
+  delayMs: number;
+  /** True when the attempt definitely failed: the next claim may choose a processor anew. */
+  unpin: boolean;
+}
+
+export interface ProcessorTotals {
+  totalRequests: bigint;
+  totalCents: bigint;
+}
+
+/**
+ * Inserts the payments and their queue rows in one statement (one commit). Returns the ids
+ * that were new; the others already existed (a repeat, or a conflict for the caller to judge).
+ */
+export async function insertPayments(sql: Sql, batch: NewPayment[]): Promise<Set<string>> {
+  const ids = batch.map((p) => p.correlationId);
+  const cents = batch.map((p) => p.amountCents.toString());
+  const rows = await sql<{ correlation_id: string }[]>`
+    with input as (
+      select * from unnest(${ids}::uuid[], ${cents}::int8[]) as t(correlation_id, amount_cents)
+    ), inserted as (
+      insert into payments (correlation_id, amount_cents)
+      select correlation_id, amount_cents from input
+      on conflict (correlation_id) do nothing
+      returning correlation_id, amount_cents
+    ), queued as (
+      insert into payment_queue (correlation_id, amount_cents)
+      select correlation_id, amount_cents from inserted
+    )
+    select correlation_id from inserted`;
+  return new Set(rows.map((r) => r.correlation_id));
+}
+
+export async function findAmounts(sql: Sql, ids: string[]): Promise<Map<string, bigint>> {
+  const rows = await sql<{ correlation_id: string; amount_cents: string }[]>`
+    select correlation_id, amount_cents from payments where correlation_id = any(${ids}::uuid[])`;
+  return new Map(rows.map((r) => [r.correlation_id, BigInt(r.amount_cents)]));
+}
+
+/** A wake-up hint for the other instances' workers; they also poll. */
+export async function notifyPending(sql: Sql): Promise<void> {
+  await sql`select pg_notify(${pendingChannel}, '')`;
+}
+
+/**
+ * Leases up to `limit` due rows. The CTE locks exactly the chosen rows (a plain IN-subquery
+ * can update more than the limit), and each row keeps any attempt already in progress.
+ */
+export async function claimBatch(sql: Sql, req: ClaimRequest): Promise<ClaimedPayment[]> {
+  const rows = await sql<
+    {
+      correlation_id: string;
+      amount_cents: string;
+      processor: ProcessorId;
+      requested_at: Date;
+      claim_seq: number;
+      attempts: number;
+    }[]
+  >`
+    with due as (
+      select correlation_id from payment_queue
+      where visible_at <= now()
+        and (processor is null or processor = any(${req.resumable}::int2[]))
+      order by visible_at
+      limit ${req.limit}
+      for update skip locked
+    )
+    update payment_queue q set
+      claim_seq = q.claim_seq + 1,
+      lease_owner = ${req.owner},
+      visible_at = now() + ${req.leaseMs} * interval '1 millisecond',
+      processor = coalesce(q.processor, ${req.target}::int2),
+      requested_at = coalesce(q.requested_at, ${req.requestedAt})
+    from due
+    where q.correlation_id = due.correlation_id
+    returning q.correlation_id, q.amount_cents, q.processor, q.requested_at, q.claim_seq,
+      q.attempts`;
+  return rows.map((r) => ({
+    correlationId: r.correlation_id,
+    amountCents: BigInt(r.amount_cents),
+    processor: r.processor,
+    requestedAt: r.requested_at,
+    claimSeq: r.claim_seq,
+    attempts: r.attempts,
+  }));
+}
+
+/**
+ * Moves settled payments from the queue to the ledger, under the attempt they were claimed
+ * with. A claim that lost its lease records nothing: the new holder resumes the same attempt
+ * and learns the same outcome (200 or 422).
+ */
+export async function settlePayments(sql: Sql, refs: ClaimRef[]): Promise<number> {
+  const ids = refs.map((r) => r.correlationId);
+  const seqs = refs.map((r) => r.claimSeq);
+  const result = await sql`
+    with settled as (
+      delete from payment_queue q
+      using unnest(${ids}::uuid[], ${seqs}::int4[]) as s(correlation_id, claim_seq)
+      where q.correlation_id = s.correlation_id and q.claim_seq = s.claim_seq
+      returning q.correlation_id, q.processor, q.amount_cents, q.requested_at
+    )
+    insert into processed_payments (correlation_id, processor, amount_cents, requested_at)
+    select correlation_id, processor, amount_cents, requested_at from settled
+    on conflict (correlation_id) do nothing`;
+  return result.count;
+}
+
+/** Puts claimed rows back for a later retry, still under the claim that holds them. */
+export async function reschedulePayments(sql: Sql, items: Reschedule[]): Promise<number> {
+  const ids = items.map((r) => r.correlationId);
+  const seqs = items.map((r) => r.claimSeq);
+  const delays = items.map((r) => r.delayMs);
+  // postgres.js mis-types a boolean[] parameter; 0/1 travels safely as int2[].
+  const unpin = items.map((r) => r.unpin ? 1 : 0);
+  const result = await sql`
+    update payment_queue q set
+      visible_at = now() + r.delay_ms * interval '1 millisecond',
+      attempts = q.attempts + 1,
+      processor = case when r.unpin = 1 then null else q.processor end,
+      requested_at = case when r.unpin = 1 then null else q.requested_at end
+    from unnest(${ids}::uuid[], ${seqs}::int4[], ${delays}::int4[], ${unpin}::int2[])
+      as r(correlation_id, claim_seq, delay_ms, unpin)
+    where q.correlation_id = r.correlation_id and q.claim_seq = r.claim_seq`;
+  return result.count;
+}
+
+/** On graceful shutdown: make this instance's leased rows claimable again at once. */
+export async function releaseLeases(sql: Sql, owner: string): Promise<number> {
+  const result = await sql`
+    update payment_queue set visible_at = now(), lease_owner = null
+    where lease_owner = ${owner} and visible_at > now()`;
+  return result.count;
+}
+
+/** Totals per processor over requested_at in [from, to], both inclusive. */
+export async function summarize(
+  sql: Sql,
+  from: Date | undefined,
+  to: Date | undefined,
+): Promise<Map<ProcessorId, ProcessorTotals>> {
+  const rows = await sql<{ processor: ProcessorId; n: string; cents: string }[]>`
+    select processor, count(*) as n, coalesce(sum(amount_cents), 0) as cents
+    from processed_payments
+    where true
+      ${from ? sql`and requested_at >= ${from}` : sql``}
+      ${to ? sql`and requested_at <= ${to}` : sql``}
+    group by processor`;
+  return new Map(
+    rows.map((r) => [r.processor, { totalRequests: BigInt(r.n), totalCents: BigInt(r.cents) }]),
+  );
+}
+
+export async function purgePayments(sql: Sql): Promise<void> {
+  await sql`truncate payment_queue, processed_payments, payments`;
+}
+
+/** Counts for tests and status views. */
+export async function countQueue(sql: Sql): Promise<number> {
+  const [row] = await sql<{ n: string }[]>`select count(*) as n from payment_queue`;
+  return Number(row.n);
+}

@@ -1,0 +1,81 @@
+// One call to a payment processor, and what its answer means for the payment (spec §3):
+//   200, 422          processed there (422: an earlier attempt was recorded)
+//   500, 429, refused not processed: free to retry here or elsewhere
+//   timeout, reset    unknown: only the same processor, asked again, can tell
+import { formatCents } from "../money.ts";
+
+export type CallOutcome = "processed" | "not_processed" | "unknown";
+
+export interface CallResult {
+  outcome: CallOutcome;
+  /** HTTP status, or a short reason when no response arrived. */
+  detail: string;
+}
+
+export interface PaymentCall {
+  correlationId: string;
+  amountCents: bigint;
+  requestedAt: Date;
+}
+
+export function classifyStatus(status: number): CallOutcome {
+  if ((status >= 200 && status < 300) || status === 422) return "processed";
+  // 5xx: the processor failed before recording; 429: its limiter refused before processing.
+  if (status >= 500 || status === 429) return "not_processed";
+  // Anything else (400, 404…) says nothing certain about an earlier attempt: keep it pinned.
+  return "unknown";
+}
+
+function isConnectionRefused(err: unknown): boolean {
+  const text = `${(err as Error)?.message ?? ""} ${(err as Error)?.cause ?? ""}`;
+  return /connection refused|ECONNREFUSED|os error 111/i.test(text);
+}
+
+export async function callProcessor(
+  baseUrl: string,
+  payment: PaymentCall,
+  timeoutMs: number,
+): Promise<CallResult> {
+  // Built by hand so the amount is the exact decimal of the cents, never a float's rounding.
+  const body = `{"correlationId":"${payment.correlationId}","amount":${
+    formatCents(payment.amountCents)
+  },"requestedAt":"${payment.requestedAt.toISOString()}"}`;
+  try {
+    const res = await fetch(`${baseUrl}/payments`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    // The status decides; the body (even a garbage one) is drained to free the connection.
+    await res.body?.cancel();
+    return { outcome: classifyStatus(res.status), detail: String(res.status) };
+  } catch (err) {
+    // Refused at connect: the request never left, so it cannot have been recorded.
+    if (isConnectionRefused(err)) return { outcome: "not_processed", detail: "refused" };
+    const name = (err as Error)?.name;
+    return { outcome: "unknown", detail: name === "TimeoutError" ? "timeout" : "network" };
+  }
+}
+
+export async function fetchHealth(
+  baseUrl: string,
+  timeoutMs: number,
+): Promise<{ failing: boolean; minResponseTime: number } | undefined> {
+  try {
+    const res = await fetch(`${baseUrl}/payments/service-health`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    const body = await res.json();
+    if (typeof body?.failing !== "boolean" || typeof body?.minResponseTime !== "number") {
+      return undefined;
+    }
+    return { failing: body.failing, minResponseTime: body.minResponseTime };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,59 @@
+// Keeps the router informed by the processors' health endpoints without ever exceeding their
+// rate limit: instances take turns through Postgres (health_store.ts), and every instance
+// reads the shared result each tick. Each report is applied once, so a stale "failing" cannot
+// keep knocking a recovered processor back.
+import type { Sql } from "../db/connect.ts";
+import type { Logger } from "../log.ts";
+import type { ProcessorId } from "../payments/store.ts";
+import { fetchHealth } from "./client.ts";
+import { readHealth, saveHealth, takeHealthCheckTurn } from "./health_store.ts";
+import { DEFAULT, FALLBACK, type ProcessorRouter } from "./router.ts";
+
+// How often each instance looks at the shared view; the remote call is rarer (intervalMs).
+const tickMs = 1_000;
+const healthTimeoutMs = 2_000;
+
+export class HealthPoller {
+  #timer?: ReturnType<typeof setInterval>;
+  #applied = new Map<ProcessorId, number>();
+  #running?: Promise<void>;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly router: ProcessorRouter,
+    private readonly urls: Record<ProcessorId, string>,
+    private readonly intervalMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.#timer = setInterval(() => {
+      this.#running ??= this.tick().finally(() => this.#running = undefined);
+    }, tickMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#running;
+  }
+
+  async tick(): Promise<void> {
+    try {
+      for (const p of [DEFAULT, FALLBACK]) {
+        if (!(await takeHealthCheckTurn(this.sql, p, this.intervalMs))) continue;
+        const health = await fetchHealth(this.urls[p], healthTimeoutMs);
+        if (health) await saveHealth(this.sql, p, health.failing, health.minResponseTime);
+      }
+      for (const row of await readHealth(this.sql)) {
+        const at = row.checkedAt?.getTime();
+        if (at === undefined || this.#applied.get(row.processor) === at) continue;
+        this.#applied.set(row.processor, at);
+        // A report from before a long pause (or a previous run) says nothing about now.
+        if (Date.now() - at > 2 * this.intervalMs) continue;
+        this.router.applyHealth(row.processor, row.failing, row.minResponseMs, Date.now());
+      }
+    } catch (err) {
+      this.log.warn("health_poll_failed", { err });
+    }
+  }
+}

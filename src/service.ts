@@ -1,0 +1,113 @@
+// Assembles one API instance: the pool, migrations, intake, worker, health poller, LISTEN,
+// and the HTTP server; and takes them down in the right order.
+import type { Config } from "./config.ts";
+import { connect, type Sql } from "./db/connect.ts";
+import { migrate } from "./db/migrate.ts";
+import { createHandler } from "./http/app.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { Intake } from "./payments/intake.ts";
+import { notifyPending, pendingChannel, type ProcessorId } from "./payments/store.ts";
+import { HealthPoller } from "./processors/health_poller.ts";
+import { DEFAULT, FALLBACK, ProcessorRouter } from "./processors/router.ts";
+import { Dispatcher } from "./worker/dispatcher.ts";
+
+export interface Service {
+  /** "http://host:port" or "unix:/path". */
+  address: string;
+  port?: number;
+  sql: Sql;
+  dispatcher: Dispatcher;
+  stop(): Promise<void>;
+}
+
+export async function startService(config: Config, log?: Logger): Promise<Service> {
+  log ??= createLogger(config.logLevel, { instance: config.instanceId });
+  const sql = connect(config.databaseUrl, {
+    max: config.dbPoolMax,
+    applicationName: config.instanceId,
+    synchronousCommit: config.synchronousCommit,
+  });
+  const applied = await migrate(sql);
+  if (applied.length) log.info("migrations_applied", { applied });
+
+  const urls = {
+    [DEFAULT]: config.processorDefaultUrl,
+    [FALLBACK]: config.processorFallbackUrl,
+  } as Record<ProcessorId, string>;
+  const router = new ProcessorRouter(config);
+  const dispatcher = new Dispatcher(sql, router, urls, {
+    owner: config.instanceId,
+    ...config,
+  }, log);
+  const notifier = throttle(() => {
+    notifyPending(sql).catch((err) => log.warn("notify_failed", { err }));
+  }, config.notifyMinIntervalMs);
+  const intake = new Intake(sql, () => {
+    dispatcher.wake();
+    notifier.call();
+  });
+  const poller = new HealthPoller(sql, router, urls, config.healthCheckIntervalMs, log);
+  // NOTIFY is a hint; on every (re)connect of the listener, catch up by claiming at once.
+  const listener = await sql.listen(
+    pendingChannel,
+    () => dispatcher.wake(),
+    () => dispatcher.wake(),
+  );
+
+  const handler = createHandler({ sql, intake, log, ...config });
+  const server = config.socketPath
+    ? Deno.serve({ path: config.socketPath, onListen: () => {} }, handler)
+    : Deno.serve({ port: config.port, hostname: config.hostname, onListen: () => {} }, handler);
+  const addr = server.addr;
+  const address = addr.transport === "tcp"
+    ? `http://${addr.hostname === "0.0.0.0" ? "127.0.0.1" : addr.hostname}:${addr.port}`
+    : `unix:${(addr as Deno.UnixAddr).path}`;
+  dispatcher.start();
+  poller.start();
+  log.info("listening", { address, synchronousCommit: config.synchronousCommit });
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    stopping ??= (async () => {
+      await server.shutdown();
+      await intake.drained();
+      notifier.cancel();
+      await poller.stop();
+      await dispatcher.stop();
+      await listener.unlisten().catch(() => {});
+      await sql.end({ timeout: 5 });
+      log.info("stopped");
+    })();
+  return {
+    address,
+    port: addr.transport === "tcp" ? addr.port : undefined,
+    sql,
+    dispatcher,
+    stop,
+  };
+}
+
+/** Calls fn at most once per intervalMs, with a trailing call so the last event is not lost. */
+function throttle(fn: () => void, intervalMs: number) {
+  let last = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return {
+    call() {
+      const wait = last + intervalMs - Date.now();
+      if (wait <= 0) {
+        last = Date.now();
+        fn();
+      } else {
+        timer ??= setTimeout(() => {
+          timer = undefined;
+          last = Date.now();
+          fn();
+        }, wait);
+      }
+    },
+    cancel() {
+      clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}

@@ -1,0 +1,193 @@
+// The in-process worker: claims due payments in batches, calls the processors concurrently
+// (at most maxInFlight at once), and records each outcome. It sleeps until woken by a local
+// enqueue, a NOTIFY from another instance, a freed slot, or the poll interval.
+import type { Sql } from "../db/connect.ts";
+import type { Logger } from "../log.ts";
+import { Batcher } from "../batcher.ts";
+import { callProcessor } from "../processors/client.ts";
+import type { ProcessorRouter } from "../processors/router.ts";
+import {
+  claimBatch,
+  type ClaimedPayment,
+  type ClaimRef,
+  type ProcessorId,
+  releaseLeases,
+  type Reschedule,
+  reschedulePayments,
+  settlePayments,
+} from "../payments/store.ts";
+import { DEFAULT, FALLBACK } from "../processors/router.ts";
+
+export interface DispatcherSettings {
+  owner: string;
+  maxInFlight: number;
+  claimBatchMax: number;
+  pollIntervalMs: number;
+  leaseMarginMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+}
+
+// Outcome writes batch naturally; two flushes at once keep one connection free for claims.
+const outcomeFlushes = 2;
+const outcomeBatchMax = 500;
+
+export class Dispatcher {
+  #inFlight = 0;
+  #stopping = false;
+  #wake?: () => void;
+  #wakeRequested = false;
+  #timer?: ReturnType<typeof setTimeout>;
+  #loop?: Promise<void>;
+  #backlogLikely = false;
+  #idleWaiters: (() => void)[] = [];
+  readonly #settle: Batcher<ClaimRef, null>;
+  readonly #reschedule: Batcher<Reschedule, null>;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly router: ProcessorRouter,
+    private readonly urls: Record<ProcessorId, string>,
+    private readonly settings: DispatcherSettings,
+    private readonly log: Logger,
+  ) {
+    this.#settle = new Batcher(
+      async (refs) => {
+        await settlePayments(sql, refs);
+        return refs.map(() => null);
+      },
+      outcomeFlushes,
+      outcomeBatchMax,
+    );
+    this.#reschedule = new Batcher(
+      async (items) => {
+        await reschedulePayments(sql, items);
+        return items.map(() => null);
+      },
+      outcomeFlushes,
+      outcomeBatchMax,
+    );
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  /** Work may be waiting: claim now instead of at the next poll. */
+  wake(): void {
+    if (this.#wake) this.#wake();
+    else this.#wakeRequested = true;
+  }
+
+  /** Stops claiming, lets calls in flight finish and record, then frees this owner's leases. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.wake();
+    await this.#loop;
+    if (this.#inFlight > 0) await new Promise<void>((r) => this.#idleWaiters.push(r));
+    await this.#settle.drained();
+    await this.#reschedule.drained();
+    try {
+      await releaseLeases(this.sql, this.settings.owner);
+    } catch (err) {
+      this.log.warn("release_leases_failed", { err });
+    }
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopping) {
+      let failed = false;
+      try {
+        await this.#claimAndLaunch();
+      } catch (err) {
+        failed = true;
+        this.log.warn("claim_failed", { err });
+      }
+      if (this.#stopping) break;
+      const busy = this.#backlogLikely && this.#inFlight < this.settings.maxInFlight;
+      if (!busy || failed) await this.#sleep(this.settings.pollIntervalMs);
+    }
+  }
+
+  async #claimAndLaunch(): Promise<void> {
+    this.#backlogLikely = false;
+    const now = Date.now();
+    const leaseMs = Math.max(this.router.timeoutMs(DEFAULT), this.router.timeoutMs(FALLBACK)) +
+      this.settings.leaseMarginMs;
+    for (const plan of this.router.plan(now)) {
+      const free = this.settings.maxInFlight - this.#inFlight;
+      if (free <= 0) {
+        this.#backlogLikely = true;
+        return;
+      }
+      const limit = plan.mode === "probe" ? 1 : Math.min(free, this.settings.claimBatchMax);
+      const rows = await claimBatch(this.sql, {
+        owner: this.settings.owner,
+        limit,
+        target: plan.target,
+        resumable: plan.resumable,
+        requestedAt: new Date(),
+        leaseMs,
+      });
+      if (plan.mode === "probe" && rows.length > 0) this.router.startProbe(plan.target, now);
+      if (plan.mode === "full" && rows.length === limit) this.#backlogLikely = true;
+      for (const row of rows) this.#launch(row, plan.mode === "probe");
+    }
+  }
+
+  async #launch(row: ClaimedPayment, probe: boolean): Promise<void> {
+    this.#inFlight++;
+    try {
+      const result = await callProcessor(
+        this.urls[row.processor],
+        row,
+        this.router.timeoutMs(row.processor),
+      );
+      this.router.recordOutcome(row.processor, result.outcome, Date.now(), probe);
+      const ref = { correlationId: row.correlationId, claimSeq: row.claimSeq };
+      if (result.outcome === "processed") {
+        await this.#settle.submit(ref);
+      } else {
+        this.log.debug("attempt_failed", { id: row.correlationId, detail: result.detail });
+        await this.#reschedule.submit({
+          ...ref,
+          delayMs: this.#backoffMs(row.attempts),
+          unpin: result.outcome === "not_processed",
+        });
+      }
+    } catch (err) {
+      // The outcome could not be written: the lease expires and the same attempt is resumed,
+      // which is safe because the attempt (processor, requestedAt) was fixed before the call.
+      this.log.warn("record_outcome_failed", { id: row.correlationId, err });
+    } finally {
+      this.#inFlight--;
+      if (this.#inFlight === 0) this.#idleWaiters.splice(0).forEach((r) => r());
+      if (this.#backlogLikely || probe) this.wake();
+    }
+  }
+
+  #backoffMs(attempts: number): number {
+    const exp = Math.min(this.settings.retryMaxMs, this.settings.retryBaseMs * 2 ** attempts);
+    return Math.round(exp * (0.5 + Math.random() / 2));
+  }
+
+  #sleep(ms: number): Promise<void> {
+    if (this.#wakeRequested) {
+      this.#wakeRequested = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(this.#timer);
+        this.#wake = undefined;
+        resolve();
+      };
+      this.#wake = done;
+      this.#timer = setTimeout(done, ms);
+    });
+  }
+}
