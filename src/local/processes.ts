@@ -12,6 +12,8 @@ export interface ChildSpec {
   cwd?: string;
   /** Print the child's output with a prefix (default true). */
   echo?: boolean;
+  /** Folder for the pid file (default .data/run). */
+  pidDir?: string;
 }
 
 export interface Child {
@@ -44,7 +46,8 @@ async function pipeLines(
 }
 
 export function spawnChild(spec: ChildSpec): Child {
-  mkdirSync(runDir, { recursive: true });
+  const pidDir = spec.pidDir ?? runDir;
+  mkdirSync(pidDir, { recursive: true });
   const proc = new Deno.Command(spec.cmd, {
     args: spec.args,
     env: spec.env,
@@ -53,7 +56,7 @@ export function spawnChild(spec: ChildSpec): Child {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const pidFile = join(runDir, `${spec.name}.pid`);
+  const pidFile = join(pidDir, `${spec.name}.pid`);
   writeFileSync(pidFile, `${proc.pid}\n`);
   const color = colors[nextColor++ % colors.length];
   const prefix = Deno.noColor ? `[${spec.name}] ` : `\x1b[${color}m[${spec.name}]\x1b[0m `;

@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { startLocalPostgres } from "./embedded_postgres.ts";
 import { type Child, spawnChild, waitForHttp } from "./processes.ts";
-import { projectRoot } from "./project_paths.ts";
+import { projectRoot, runDir } from "./project_paths.ts";
 import { ensureHaproxy } from "./system_packages.ts";
 
 export interface StackOptions {
@@ -16,12 +16,15 @@ export interface StackOptions {
   statsPort?: number;
   /** Extra environment for both API instances (e.g. SYNCHRONOUS_COMMIT). */
   apiEnv?: Record<string, string>;
+  /** Postgres to use; default DATABASE_URL, else the project-local cluster. */
+  databaseUrl?: string;
   /** Print children's output (default true). */
   echo?: boolean;
 }
 
 export interface Stack {
   url: string;
+  pidDir: string;
   databaseUrl: string;
   children: Child[];
   stop(): Promise<void>;
@@ -36,17 +39,36 @@ export const devDefaults: StackOptions = {
 
 const log = (msg: string) => console.error(`[stack] ${msg}`);
 
+/** Fails fast, naming the port, rather than letting a child die or answering for another stack. */
+function assertPortsFree(ports: number[]): void {
+  for (const port of ports) {
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+    } catch {
+      throw new Error(`port ${port} is already in use (is another stack running?)`);
+    }
+  }
+}
+
 export async function startStack(options: StackOptions): Promise<Stack> {
   const children: Child[] = [];
   let stopPostgres: (() => Promise<void>) | undefined;
   const deno = Deno.execPath();
   const echo = options.echo ?? true;
+  // One folder per stack (named by its public port) so a test stack never touches dev's files.
+  const pidDir = join(runDir, `stack-${options.port}`);
   const stop = async () => {
     for (const child of [...children].reverse()) await child.stop();
     await stopPostgres?.();
   };
   try {
-    let databaseUrl = Deno.env.get("DATABASE_URL");
+    assertPortsFree([
+      options.port,
+      ...options.apiPorts,
+      ...(options.simulatorPorts ?? []),
+      ...(options.statsPort ? [options.statsPort] : []),
+    ]);
+    let databaseUrl = options.databaseUrl ?? Deno.env.get("DATABASE_URL");
     if (!databaseUrl) {
       const pg = await startLocalPostgres();
       databaseUrl = pg.url;
@@ -69,6 +91,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           args: ["run", "-A", join(projectRoot, "src/simulator/main.ts")],
           env: { PORT: String(port), HOSTNAME: "127.0.0.1", TRANSACTION_FEE: fees[i] },
           echo,
+          pidDir,
         }));
       });
       await Promise.all(
@@ -99,6 +122,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           ...options.apiEnv,
         },
         echo,
+        pidDir,
       }));
     });
     await Promise.all(apiPorts.map((p) => waitForHttp(`http://127.0.0.1:${p}/health`)));
@@ -115,10 +139,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           API2_ADDR: `127.0.0.1:${apiPorts[1]}`,
         },
         echo,
+        pidDir,
       }));
       await waitForHttp(`http://127.0.0.1:${options.port}/health`);
     }
-    return { url: `http://127.0.0.1:${options.port}`, databaseUrl, children, stop };
+    return { url: `http://127.0.0.1:${options.port}`, pidDir, databaseUrl, children, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -8,6 +8,14 @@ import { type Simulator, startSimulator } from "../../src/simulator/server.ts";
 
 export const token = "123";
 
+/** A port nobody listens on right now (the OS picks it). */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
 export interface Processors {
   default: Simulator;
   fallback: Simulator;

@@ -1,0 +1,65 @@
+// The local stack as `deno task dev` runs it (HAProxy, two API instances, two simulators,
+// Postgres): a payment goes through port-for-port like production, and stopping leaves no
+// process, pid file or held port behind.
+import assert from "node:assert/strict";
+import { existsSync, readdirSync } from "node:fs";
+import { startStack } from "../src/local/stack.ts";
+import { createTestDatabase } from "./support/db.ts";
+import { freePort, token } from "./support/stack.ts";
+
+const db = await createTestDatabase("stack");
+
+function isAlive(pid: number): boolean {
+  return existsSync(`/proc/${pid}`) &&
+    !Deno.readTextFileSync(`/proc/${pid}/status`).includes("State:\tZ");
+}
+
+Deno.test("the stack serves through HAProxy and stops cleanly", async () => {
+  const ports = Array.from({ length: 6 }, freePort);
+  const stack = await startStack({
+    port: ports[0],
+    apiPorts: [ports[1], ports[2]],
+    simulatorPorts: [ports[3], ports[4]],
+    statsPort: ports[5],
+    databaseUrl: db.url,
+    echo: false,
+  });
+  const pids = stack.children.map((c) => c.pid);
+  try {
+    assert.deepEqual(
+      stack.children.map((c) => c.name).sort(),
+      ["api1", "api2", "haproxy", "processor-default", "processor-fallback"],
+    );
+    assert.equal(readdirSync(stack.pidDir).length, 5);
+    const id = crypto.randomUUID();
+    const res = await fetch(`${stack.url}/payments`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ correlationId: id, amount: 19.9 }),
+    });
+    assert.equal(res.status, 202);
+    await res.body?.cancel();
+    // Wait for the payment to reach the default simulator, then compare books.
+    let theirs;
+    for (;;) {
+      const r = await fetch(`http://127.0.0.1:${ports[3]}/admin/payments-summary`, {
+        headers: { "x-rinha-token": token },
+      });
+      theirs = await r.json();
+      if (theirs.totalRequests === 1) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const ours = await (await fetch(`${stack.url}/payments-summary`)).json();
+    assert.deepEqual(ours.default, { totalRequests: 1, totalAmount: 19.9 });
+    const stats = await fetch(`http://127.0.0.1:${ports[5]}/`);
+    assert.equal(stats.status, 200);
+    await stats.body?.cancel();
+  } finally {
+    await stack.stop();
+  }
+  assert.deepEqual(pids.filter(isAlive), [], "no child may outlive the stack");
+  assert.deepEqual(readdirSync(stack.pidDir), []);
+  for (const port of ports) Deno.listen({ hostname: "127.0.0.1", port }).close();
+});
+
+Deno.test({ name: "teardown", fn: async () => await db.drop() });
