@@ -12,7 +12,15 @@ export interface LocalPostgres {
   url: string;
   /** True when this call started the server (and so should stop it). */
   startedHere: boolean;
+  /** Fast shutdown (clients are disconnected). */
   stop(): Promise<void>;
+  /** Starts it again after stop(). */
+  start(): Promise<void>;
+}
+
+export interface LocalPostgresOptions {
+  /** Cluster folder name under .data/ (default "pg"); another name is another cluster. */
+  name?: string;
 }
 
 /** Server settings for a queue workload on a small machine; each one's reason beside it. */
@@ -31,10 +39,10 @@ const serverSettings: Record<string, string> = {
   checkpoint_timeout: "15min",
 };
 
-function derivePort(): number {
+function derivePort(name: string): number {
   const fromEnv = Deno.env.get("LOCAL_PG_PORT");
-  if (fromEnv) return Number(fromEnv);
-  const digest = createHash("sha256").update(projectRoot).digest();
+  if (fromEnv && name === "pg") return Number(fromEnv);
+  const digest = createHash("sha256").update(`${projectRoot}:${name}`).digest();
   return 54000 + (digest.readUInt16BE(0) % 900);
 }
 
@@ -55,8 +63,8 @@ async function exec(cmd: string, args: string[], allowFail = false): Promise<num
 }
 
 /** The cluster folder; as root it must be reachable by the postgres user. */
-async function chooseClusterDir(): Promise<string> {
-  const preferred = join(dataDir, "pg");
+async function chooseClusterDir(name: string): Promise<string> {
+  const preferred = join(dataDir, name);
   if (!isRoot()) return preferred;
   mkdirSync(preferred, { recursive: true });
   await new Deno.Command("chown", { args: ["-R", "postgres:postgres", preferred] }).output();
@@ -66,7 +74,7 @@ async function chooseClusterDir(): Promise<string> {
   if (probe.success) return preferred;
   // A parent folder is closed to other users (e.g. under /root): keep the cluster in /var/tmp.
   const hash = createHash("sha256").update(projectRoot).digest("hex").slice(0, 12);
-  const fallback = `/var/tmp/rinha-pg-${hash}`;
+  const fallback = `/var/tmp/rinha-${name}-${hash}`;
   mkdirSync(fallback, { recursive: true });
   await new Deno.Command("chown", { args: ["-R", "postgres:postgres", fallback] }).output();
   return fallback;
@@ -86,12 +94,15 @@ function removeStalePidFile(clusterDir: string): void {
   rmSync(pidFile);
 }
 
-export async function startLocalPostgres(): Promise<LocalPostgres> {
+export async function startLocalPostgres(
+  options: LocalPostgresOptions = {},
+): Promise<LocalPostgres> {
+  const name = options.name ?? "pg";
   const bin = await ensurePostgresBinDir();
-  const clusterDir = await chooseClusterDir();
+  const clusterDir = await chooseClusterDir(name);
   const pgData = join(clusterDir, "data");
   const socketDir = join(clusterDir, "socket");
-  const port = derivePort();
+  const port = derivePort(name);
   // Through the unix socket: measured p50 of a one-row INSERT 0.096 ms vs 0.132 ms over TCP
   // loopback (3,000 inserts, postgres.js, this 2-core machine).
   const url = `postgres://postgres@localhost:${port}/postgres?host=${socketDir}`;
@@ -110,25 +121,29 @@ export async function startLocalPostgres(): Promise<LocalPostgres> {
       "--no-sync",
     ]);
   }
+  const start = async () => {
+    removeStalePidFile(clusterDir);
+    await exec("mkdir", ["-p", socketDir]);
+    const settings = [`-p ${port}`, `-k ${socketDir}`]
+      .concat(Object.entries(serverSettings).map(([k, v]) => `-c ${k}=${v}`))
+      .join(" ");
+    const log = join(clusterDir, "server.log");
+    await exec(`${bin}/pg_ctl`, [
+      "-D",
+      pgData,
+      "-l",
+      log,
+      "-o",
+      settings,
+      "-w",
+      "-t",
+      "60",
+      "start",
+    ]);
+  };
   if (await exec(`${bin}/pg_ctl`, ["-D", pgData, "status"], true) === 0) {
-    return { url, startedHere: false, stop };
+    return { url, startedHere: false, stop, start };
   }
-  removeStalePidFile(clusterDir);
-  await exec("mkdir", ["-p", socketDir]);
-  const options = [`-p ${port}`, `-k ${socketDir}`]
-    .concat(Object.entries(serverSettings).map(([k, v]) => `-c ${k}=${v}`))
-    .join(" ");
-  await exec(`${bin}/pg_ctl`, [
-    "-D",
-    pgData,
-    "-l",
-    join(clusterDir, "server.log"),
-    "-o",
-    options,
-    "-w",
-    "-t",
-    "60",
-    "start",
-  ]);
-  return { url, startedHere: true, stop };
+  await start();
+  return { url, startedHere: true, stop, start };
 }
