@@ -21,6 +21,8 @@ create table payment_queue (
   visible_at timestamptz not null default now(),
   -- Bumped by every claim; outcomes are recorded only by the claim that still holds the row.
   claim_seq int not null default 0,
+  -- Set while a claim holds the row, cleared when its holder lets go (outcome or shutdown): a
+  -- claim that finds it still set is taking over from an instance that died or hung.
   lease_owner text,
   attempts int not null default 0,
   -- The attempt in progress: set before the call, kept while its outcome is unknown, so that a

@@ -17,6 +17,8 @@ export interface ClaimedPayment {
   requestedAt: Date;
   claimSeq: number;
   attempts: number;
+  /** The row was still leased by an instance that never came back for it (crash, hang). */
+  takenOver: boolean;
 }
 
 export interface ClaimRequest {
@@ -94,10 +96,11 @@ export async function claimBatch(sql: Sql, req: ClaimRequest): Promise<ClaimedPa
       requested_at: Date;
       claim_seq: number;
       attempts: number;
+      taken_over: boolean;
     }[]
   >`
     with due as (
-      select correlation_id from payment_queue
+      select correlation_id, lease_owner as previous_owner from payment_queue
       where visible_at <= now()
         and (processor is null or processor = any(${req.resumable}::int2[]))
       order by visible_at
@@ -113,7 +116,7 @@ export async function claimBatch(sql: Sql, req: ClaimRequest): Promise<ClaimedPa
     from due
     where q.correlation_id = due.correlation_id
     returning q.correlation_id, q.amount_cents, q.processor, q.requested_at, q.claim_seq,
-      q.attempts`;
+      q.attempts, due.previous_owner is not null as taken_over`;
   return rows.map((r) => ({
     correlationId: r.correlation_id,
     amountCents: BigInt(r.amount_cents),
@@ -121,6 +124,7 @@ export async function claimBatch(sql: Sql, req: ClaimRequest): Promise<ClaimedPa
     requestedAt: r.requested_at,
     claimSeq: r.claim_seq,
     attempts: r.attempts,
+    takenOver: r.taken_over,
   }));
 }
 
@@ -155,6 +159,7 @@ export async function reschedulePayments(sql: Sql, items: Reschedule[]): Promise
   const result = await sql`
     update payment_queue q set
       visible_at = now() + r.delay_ms * interval '1 millisecond',
+      lease_owner = null,
       attempts = q.attempts + 1,
       processor = case when r.unpin = 1 then null else q.processor end,
       requested_at = case when r.unpin = 1 then null else q.requested_at end
