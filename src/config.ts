@@ -94,7 +94,8 @@ export function readConfig(env: Env = Deno.env.toObject()): Config {
   const config: Config = {
     // 8080 is what the compose file publishes to HAProxy.
     port: r.int("PORT", 8080, 0, 65535),
-    hostname: r.string("HOSTNAME", "0.0.0.0"),
+    // Not HOSTNAME: Docker and login shells set that to the machine's name.
+    hostname: r.string("BIND_HOST", "0.0.0.0"),
     socketPath: r.optional("SOCKET_PATH"),
     instanceId: r.string("INSTANCE_ID", `${Deno.hostname()}-${Deno.pid}`),
     databaseUrl: r.url("DATABASE_URL"),

@@ -115,7 +115,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         env: {
           DATABASE_URL: databaseUrl!,
           PORT: String(port),
-          HOSTNAME: "127.0.0.1",
+          BIND_HOST: "127.0.0.1",
           INSTANCE_ID: `api${i + 1}`,
           PROCESSOR_DEFAULT_URL: processorUrls[0],
           PROCESSOR_FALLBACK_URL: processorUrls[1],

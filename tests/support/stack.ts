@@ -44,7 +44,7 @@ export function instanceEnv(
   return {
     DATABASE_URL: databaseUrl,
     PORT: "0",
-    HOSTNAME: "127.0.0.1",
+    BIND_HOST: "127.0.0.1",
     PROCESSOR_DEFAULT_URL: processors.default.url,
     PROCESSOR_FALLBACK_URL: processors.fallback.url,
     POLL_INTERVAL_MS: "50",
