@@ -10,6 +10,7 @@ import { notifyPending, pendingChannel, type ProcessorId } from "./payments/stor
 import { HealthPoller } from "./processors/health_poller.ts";
 import { DEFAULT, FALLBACK, ProcessorRouter } from "./processors/router.ts";
 import { Dispatcher } from "./worker/dispatcher.ts";
+import { createServiceMetrics, type ServiceMetrics } from "./metrics/service_metrics.ts";
 
 export interface Service {
   /** "http://host:port" or "unix:/path". */
@@ -17,6 +18,7 @@ export interface Service {
   port?: number;
   sql: Sql;
   dispatcher: Dispatcher;
+  metrics: ServiceMetrics;
   stop(): Promise<void>;
 }
 
@@ -35,10 +37,23 @@ export async function startService(config: Config, log?: Logger): Promise<Servic
     [FALLBACK]: config.processorFallbackUrl,
   } as Record<ProcessorId, string>;
   const router = new ProcessorRouter(config);
-  const dispatcher = new Dispatcher(sql, router, urls, {
-    owner: config.instanceId,
-    ...config,
-  }, log);
+  const metrics = createServiceMetrics({
+    sql,
+    applicationName: config.instanceId,
+    isProcessorHealthy: (p) => router.isHealthy(p),
+    onCollectError: (metric, err) => log.warn("metrics_collect_failed", { metric, err }),
+  });
+  const dispatcher = new Dispatcher(
+    sql,
+    router,
+    urls,
+    {
+      owner: config.instanceId,
+      ...config,
+    },
+    log,
+    metrics,
+  );
   const notifier = throttle(() => {
     notifyPending(sql).catch((err) => log.warn("notify_failed", { err }));
   }, config.notifyMinIntervalMs);
@@ -54,7 +69,7 @@ export async function startService(config: Config, log?: Logger): Promise<Servic
     () => dispatcher.wake(),
   );
 
-  const handler = createHandler({ sql, intake, log, ...config });
+  const handler = createHandler({ sql, intake, log, metrics, ...config });
   const server = config.socketPath
     ? Deno.serve({ path: config.socketPath, onListen: () => {} }, handler)
     : Deno.serve({ port: config.port, hostname: config.hostname, onListen: () => {} }, handler);
@@ -64,6 +79,7 @@ export async function startService(config: Config, log?: Logger): Promise<Servic
     : `unix:${(addr as Deno.UnixAddr).path}`;
   dispatcher.start();
   poller.start();
+  metrics.start();
   log.info("listening", { address, synchronousCommit: config.synchronousCommit });
 
   let stopping: Promise<void> | undefined;
@@ -73,6 +89,7 @@ export async function startService(config: Config, log?: Logger): Promise<Servic
       await intake.drained();
       notifier.cancel();
       await poller.stop();
+      metrics.stop();
       await dispatcher.stop();
       await listener.unlisten().catch(() => {});
       await sql.end({ timeout: 5 });
@@ -83,6 +100,7 @@ export async function startService(config: Config, log?: Logger): Promise<Servic
     port: addr.transport === "tcp" ? addr.port : undefined,
     sql,
     dispatcher,
+    metrics,
     stop,
   };
 }

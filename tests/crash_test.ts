@@ -64,6 +64,10 @@ Deno.test("kill -9 during processor calls: every payment processed exactly once"
       assert.equal(totals.fallback.totalRequests, 0);
       const [taken] = await db.sql`select count(*) as n from processed_payments`;
       assert.equal(Number(taken.n), ids.length);
+      // The rescuer reports that it took leases over from a dead holder.
+      const metrics = await (await fetch(`${rescuer.address}/metrics`)).text();
+      const takeovers = metrics.match(/^lease_takeovers_total (\d+)$/m);
+      assert.ok(takeovers && Number(takeovers[1]) > 0, "lease_takeovers_total should count them");
     } finally {
       await rescuer.stop();
     }

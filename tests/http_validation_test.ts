@@ -6,11 +6,20 @@ import { createHandler, type Handler } from "../src/http/app.ts";
 import { createLogger } from "../src/log.ts";
 import { Intake } from "../src/payments/intake.ts";
 import { createTestDatabase } from "./support/db.ts";
+import { createServiceMetrics } from "../src/metrics/service_metrics.ts";
 
 const db = await createTestDatabase("http");
 const intake = new Intake(db.sql, () => {});
 const log = createLogger("error");
-const base = { sql: db.sql, intake, log, maxBodyBytes: 4096, maxAmountCents: 100_000_00n };
+const metrics = createServiceMetrics();
+const base = {
+  sql: db.sql,
+  intake,
+  log,
+  metrics,
+  maxBodyBytes: 4096,
+  maxAmountCents: 100_000_00n,
+};
 const handle: Handler = createHandler(base);
 const id = () => crypto.randomUUID();
 

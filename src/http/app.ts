@@ -3,6 +3,8 @@ import type { Sql } from "../db/connect.ts";
 import type { Logger } from "../log.ts";
 import { formatCents } from "../money.ts";
 import type { Intake } from "../payments/intake.ts";
+import type { ServiceMetrics } from "../metrics/service_metrics.ts";
+import { exposition } from "../metrics/registry.ts";
 import { purgePayments, summarize } from "../payments/store.ts";
 import { readJsonBody } from "./body.ts";
 import { errorResponse, HttpError, jsonResponse } from "./errors.ts";
@@ -15,6 +17,7 @@ export interface AppDeps {
   maxBodyBytes: number;
   maxAmountCents: bigint;
   adminToken?: string;
+  metrics: ServiceMetrics;
 }
 
 export type Handler = (req: Request) => Promise<Response>;
@@ -24,20 +27,29 @@ const routes: Record<string, string[]> = {
   "/payments-summary": ["GET"],
   "/purge-payments": ["POST"],
   "/health": ["GET"],
+  "/metrics": ["GET"],
 };
 
 export function createHandler(deps: AppDeps): Handler {
+  const duration = deps.metrics.httpRequestDuration;
   return async (req) => {
+    const started = performance.now();
+    const url = new URL(req.url);
+    let res: Response;
     try {
-      return await route(req, deps);
+      res = await route(req, url, deps);
     } catch (err) {
-      return errorResponse(err, deps.log);
+      res = errorResponse(err, deps.log);
     }
+    // Unknown paths share one label so a scan cannot grow the series without bound.
+    const label = url.pathname in routes ? url.pathname : "other";
+    duration.labels(req.method, label, String(res.status))
+      .observe((performance.now() - started) / 1000);
+    return res;
   };
 }
 
-async function route(req: Request, deps: AppDeps): Promise<Response> {
-  const url = new URL(req.url);
+async function route(req: Request, url: URL, deps: AppDeps): Promise<Response> {
   const allowed = routes[url.pathname];
   if (!allowed) throw new HttpError(404, `no route for ${url.pathname}`);
   if (!allowed.includes(req.method)) {
@@ -52,6 +64,10 @@ async function route(req: Request, deps: AppDeps): Promise<Response> {
       return await getSummary(url, deps);
     case "/purge-payments":
       return await purge(req, deps);
+    case "/metrics":
+      return new Response(await deps.metrics.registry.render(), {
+        headers: { "content-type": exposition },
+      });
     default:
       return await health(deps);
   }
@@ -60,6 +76,7 @@ async function route(req: Request, deps: AppDeps): Promise<Response> {
 async function postPayment(req: Request, deps: AppDeps): Promise<Response> {
   const payment = parsePayment(await readJsonBody(req, deps.maxBodyBytes), deps.maxAmountCents);
   const result = await deps.intake.accept(payment);
+  deps.metrics.paymentsAccepted[result].inc();
   if (result === "conflict") {
     throw new HttpError(409, "correlationId already used with a different amount");
   }

@@ -142,7 +142,10 @@ export async function startLocalPostgres(
     ]);
   };
   if (await exec(`${bin}/pg_ctl`, ["-D", pgData, "status"], true) === 0) {
-    return { url, startedHere: false, stop, start };
+    // Already running, maybe started with another port: postmaster.pid's 4th line is the truth.
+    const running = readFileSync(join(pgData, "postmaster.pid"), "utf8").split("\n")[3];
+    const runningUrl = url.replace(`:${port}/`, `:${running}/`);
+    return { url: runningUrl, startedHere: false, stop, start };
   }
   await start();
   return { url, startedHere: true, stop, start };

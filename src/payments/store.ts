@@ -133,10 +133,10 @@ export async function claimBatch(sql: Sql, req: ClaimRequest): Promise<ClaimedPa
  * with. A claim that lost its lease records nothing: the new holder resumes the same attempt
  * and learns the same outcome (200 or 422).
  */
-export async function settlePayments(sql: Sql, refs: ClaimRef[]): Promise<number> {
+export async function settlePayments(sql: Sql, refs: ClaimRef[]): Promise<Set<string>> {
   const ids = refs.map((r) => r.correlationId);
   const seqs = refs.map((r) => r.claimSeq);
-  const result = await sql`
+  const rows = await sql<{ correlation_id: string }[]>`
     with settled as (
       delete from payment_queue q
       using unnest(${ids}::uuid[], ${seqs}::int4[]) as s(correlation_id, claim_seq)
@@ -145,8 +145,9 @@ export async function settlePayments(sql: Sql, refs: ClaimRef[]): Promise<number
     )
     insert into processed_payments (correlation_id, processor, amount_cents, requested_at)
     select correlation_id, processor, amount_cents, requested_at from settled
-    on conflict (correlation_id) do nothing`;
-  return result.count;
+    on conflict (correlation_id) do nothing
+    returning correlation_id`;
+  return new Set(rows.map((r) => r.correlation_id));
 }
 
 /** Puts claimed rows back for a later retry, still under the claim that holds them. */

@@ -17,6 +17,7 @@ import {
   settlePayments,
 } from "../payments/store.ts";
 import { DEFAULT, FALLBACK } from "../processors/router.ts";
+import { processorLabels, type ServiceMetrics } from "../metrics/service_metrics.ts";
 
 export interface DispatcherSettings {
   owner: string;
@@ -41,7 +42,7 @@ export class Dispatcher {
   #loop?: Promise<void>;
   #backlogLikely = false;
   #idleWaiters: (() => void)[] = [];
-  readonly #settle: Batcher<ClaimRef, null>;
+  readonly #settle: Batcher<ClaimRef, boolean>;
   readonly #reschedule: Batcher<Reschedule, null>;
 
   constructor(
@@ -50,11 +51,12 @@ export class Dispatcher {
     private readonly urls: Record<ProcessorId, string>,
     private readonly settings: DispatcherSettings,
     private readonly log: Logger,
+    private readonly metrics: ServiceMetrics,
   ) {
     this.#settle = new Batcher(
       async (refs) => {
-        await settlePayments(sql, refs);
-        return refs.map(() => null);
+        const settled = await settlePayments(sql, refs);
+        return refs.map((r) => settled.has(r.correlationId));
       },
       outcomeFlushes,
       outcomeBatchMax,
@@ -134,6 +136,8 @@ export class Dispatcher {
         leaseMs,
       });
       if (plan.mode === "probe" && rows.length > 0) this.router.startProbe(plan.target, now);
+      const takenOver = rows.filter((r) => r.takenOver).length;
+      if (takenOver > 0) this.metrics.leaseTakeovers.inc(takenOver);
       if (plan.mode === "full" && rows.length === limit) this.#backlogLikely = true;
       for (const row of rows) this.#launch(row, plan.mode === "probe");
     }
@@ -148,10 +152,14 @@ export class Dispatcher {
         this.router.timeoutMs(row.processor),
       );
       this.router.recordOutcome(row.processor, result.outcome, Date.now(), probe);
+      this.metrics.processorAttempts
+        .labels(processorLabels[row.processor], result.outcome, result.detail).inc();
       const ref = { correlationId: row.correlationId, claimSeq: row.claimSeq };
       if (result.outcome === "processed") {
-        await this.#settle.submit(ref);
+        // False when another claim holds the row now: that claim settles it (settlePayments).
+        if (await this.#settle.submit(ref)) this.metrics.paymentsProcessed[row.processor].inc();
       } else {
+        this.metrics.paymentRetries.inc();
         this.log.debug("attempt_failed", { id: row.correlationId, detail: result.detail });
         await this.#reschedule.submit({
           ...ref,
