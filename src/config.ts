@@ -30,6 +30,7 @@ export interface Config {
   maxBodyBytes: number;
   adminToken?: string;
   logLevel: "debug" | "info" | "warn" | "error";
+  logFormat: "json" | "pretty";
 }
 
 export class ConfigError extends Error {
@@ -136,6 +137,8 @@ export function readConfig(env: Env = Deno.env.toObject()): Config {
     maxBodyBytes: r.int("MAX_BODY_BYTES", 4_096, 64, 1_048_576),
     adminToken: r.optional("ADMIN_TOKEN"),
     logLevel: r.choice("LOG_LEVEL", "info", ["debug", "info", "warn", "error"] as const),
+    // JSON for machines; `deno task dev` asks for the readable form.
+    logFormat: r.choice("LOG_FORMAT", "json", ["json", "pretty"] as const),
   };
   if (config.retryMaxMs < config.retryBaseMs) r.errors.push("RETRY_MAX_MS must be ≥ RETRY_BASE_MS");
   if (r.errors.length) {

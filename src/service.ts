@@ -23,7 +23,7 @@ export interface Service {
 }
 
 export async function startService(config: Config, log?: Logger): Promise<Service> {
-  log ??= createLogger(config.logLevel, { instance: config.instanceId });
+  log ??= createLogger(config.logLevel, { instance: config.instanceId }, config.logFormat);
   const sql = connect(config.databaseUrl, {
     max: config.dbPoolMax,
     applicationName: config.instanceId,

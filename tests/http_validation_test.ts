@@ -214,6 +214,34 @@ Deno.test("health is 200 while Postgres answers", async () => {
   await res.body?.cancel();
 });
 
+Deno.test("an unexpected failure is a JSON 500 and its log carries the request id", async () => {
+  const lines: string[] = [];
+  const original = console.error;
+  console.error = (line: string) => lines.push(line);
+  try {
+    const broken = createHandler({
+      ...base,
+      log: createLogger("error"),
+      intake: { accept: () => Promise.reject(new Error("boom")) } as unknown as Intake,
+    });
+    const res = await broken(
+      new Request("http://svc/payments", {
+        method: "POST",
+        body: JSON.stringify({ correlationId: id(), amount: 1 }),
+        headers: { "x-request-id": "req-42", "content-type": "application/json" },
+      }),
+    );
+    assert.equal(res.status, 500);
+    assert.deepEqual(await res.json(), { error: "internal error" });
+  } finally {
+    console.error = original;
+  }
+  const entry = JSON.parse(lines[0]);
+  assert.equal(entry.event, "unhandled_error");
+  assert.equal(entry.requestId, "req-42");
+  assert.equal(entry.err, "Error: boom");
+});
+
 Deno.test({
   name: "teardown",
   fn: async () => {

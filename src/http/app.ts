@@ -39,7 +39,7 @@ export function createHandler(deps: AppDeps): Handler {
     try {
       res = await route(req, url, deps);
     } catch (err) {
-      res = errorResponse(err, deps.log);
+      res = errorResponse(err, deps.log, req.headers.get("x-request-id"));
     }
     // Unknown paths share one label so a scan cannot grow the series without bound.
     const label = url.pathname in routes ? url.pathname : "other";

@@ -16,16 +16,17 @@ export function jsonResponse(status: number, body: unknown, headers?: HeadersIni
   });
 }
 
-export function errorResponse(err: unknown, log: Logger): Response {
+/** `requestId` (the client's or HAProxy's X-Request-Id) ties a logged failure to its request. */
+export function errorResponse(err: unknown, log: Logger, requestId?: string | null): Response {
   if (err instanceof HttpError) {
     return jsonResponse(err.status, { error: err.message }, err.headers);
   }
   if (isUnavailableError(err)) {
-    log.warn("database_unavailable", { err });
+    log.warn("database_unavailable", { err, requestId });
     return jsonResponse(503, { error: "database unavailable, retry later" }, {
       "retry-after": "1",
     });
   }
-  log.error("unhandled_error", { err, stack: (err as Error)?.stack });
+  log.error("unhandled_error", { err, requestId, stack: (err as Error)?.stack });
   return jsonResponse(500, { error: "internal error" });
 }

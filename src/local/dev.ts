@@ -1,7 +1,7 @@
 // `deno task dev`: the whole stack in the foreground until Ctrl-C or SIGTERM.
 import { devDefaults, startStack } from "./stack.ts";
 
-const stack = await startStack(devDefaults);
+const stack = await startStack({ ...devDefaults, apiEnv: { LOG_FORMAT: "pretty" } });
 console.error(
   `[stack] ready: ${stack.url} (HAProxy stats on http://127.0.0.1:${devDefaults.statsPort}/)`,
 );
