@@ -19,6 +19,7 @@ export interface Config {
   leaseMarginMs: number;
   maxInFlight: number;
   claimBatchMax: number;
+  maxCallRate: number;
   pollIntervalMs: number;
   notifyMinIntervalMs: number;
   fallbackAfterMs: number;
@@ -119,6 +120,9 @@ export function readConfig(env: Env = Deno.env.toObject()): Config {
     maxInFlight: r.int("MAX_IN_FLIGHT", 256, 1, 10_000),
     // Rows claimed per statement: large enough to drain thousands per second.
     claimBatchMax: r.int("CLAIM_BATCH_MAX", 100, 1, 10_000),
+    // Processor calls started per second per instance (0 = unlimited). Paces the drain of a
+    // backlog so it does not starve acknowledgements of CPU; see bench/README.md.
+    maxCallRate: r.int("MAX_CALL_RATE", 0, 0, 1_000_000),
     // NOTIFY is only a hint; this poll is what guarantees progress.
     pollIntervalMs: r.int("POLL_INTERVAL_MS", 250, 5),
     // Each NOTIFY commit takes a cluster-wide lock: send at most one per this interval.

@@ -141,6 +141,16 @@ Deno.test("the fallback takes over only after the default has failed for FALLBAC
   });
 });
 
+Deno.test("a paced worker (MAX_CALL_RATE) still settles everything, exactly once", async () => {
+  await withStack({ MAX_CALL_RATE: "100" }, async ({ processors, instances }) => {
+    const ids = Array.from({ length: 300 }, () => crypto.randomUUID());
+    await Promise.all(ids.map((id, i) => postPayment(instances[i % 2].address, id)));
+    await waitForDrain(db.sql);
+    const totals = await assertBooksAgree(instances[0].address, processors);
+    assert.equal(totals.default.totalRequests, 300);
+  });
+});
+
 Deno.test({
   name: "teardown",
   fn: async () => await db.drop(),

@@ -4,6 +4,7 @@
 import type { Sql } from "../db/connect.ts";
 import type { Logger } from "../log.ts";
 import { Batcher } from "../batcher.ts";
+import { TokenBucket } from "./token_bucket.ts";
 import { callProcessor } from "../processors/client.ts";
 import type { ProcessorRouter } from "../processors/router.ts";
 import {
@@ -27,6 +28,8 @@ export interface DispatcherSettings {
   leaseMarginMs: number;
   retryBaseMs: number;
   retryMaxMs: number;
+  /** Processor calls started per second at most (0 = no limit). */
+  maxCallRate: number;
 }
 
 // Outcome writes batch naturally; two flushes at once keep one connection free for claims.
@@ -42,6 +45,8 @@ export class Dispatcher {
   #loop?: Promise<void>;
   #backlogLikely = false;
   #idleWaiters: (() => void)[] = [];
+  #pace: TokenBucket;
+  #throttledMs = 0;
   readonly #settle: Batcher<ClaimRef, boolean>;
   readonly #reschedule: Batcher<Reschedule, null>;
 
@@ -53,6 +58,12 @@ export class Dispatcher {
     private readonly log: Logger,
     private readonly metrics: ServiceMetrics,
   ) {
+    // A tenth of a second's worth of calls may start at once.
+    this.#pace = new TokenBucket(
+      settings.maxCallRate,
+      Math.max(1, Math.ceil(settings.maxCallRate / 10)),
+      Date.now(),
+    );
     this.#settle = new Batcher(
       async (refs) => {
         const settled = await settlePayments(sql, refs);
@@ -112,11 +123,13 @@ export class Dispatcher {
       if (this.#stopping) break;
       const busy = this.#backlogLikely && this.#inFlight < this.settings.maxInFlight;
       if (!busy || failed) await this.#sleep(this.settings.pollIntervalMs);
+      else if (this.#throttledMs > 0) await this.#sleep(this.#throttledMs);
     }
   }
 
   async #claimAndLaunch(): Promise<void> {
     this.#backlogLikely = false;
+    this.#throttledMs = 0;
     const now = Date.now();
     const leaseMs = Math.max(this.router.timeoutMs(DEFAULT), this.router.timeoutMs(FALLBACK)) +
       this.settings.leaseMarginMs;
@@ -126,7 +139,15 @@ export class Dispatcher {
         this.#backlogLikely = true;
         return;
       }
-      const limit = plan.mode === "probe" ? 1 : Math.min(free, this.settings.claimBatchMax);
+      const allowed = this.#pace.available(now);
+      if (allowed < 1) {
+        this.#backlogLikely = true;
+        this.#throttledMs = this.#pace.msUntilNext();
+        return;
+      }
+      const limit = plan.mode === "probe"
+        ? 1
+        : Math.min(free, this.settings.claimBatchMax, allowed);
       const rows = await claimBatch(this.sql, {
         owner: this.settings.owner,
         limit,
@@ -135,6 +156,7 @@ export class Dispatcher {
         requestedAt: new Date(),
         leaseMs,
       });
+      this.#pace.take(rows.length);
       if (plan.mode === "probe" && rows.length > 0) this.router.startProbe(plan.target, now);
       const takenOver = rows.filter((r) => r.takenOver).length;
       if (takenOver > 0) this.metrics.leaseTakeovers.inc(takenOver);

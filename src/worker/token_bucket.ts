@@ -1,0 +1,32 @@
+// A token bucket that paces the worker's claims. Draining a backlog as fast as the processors
+// allow saturates both cores for seconds, and every acknowledgement waiting behind that burst
+// lands in the p99; pacing spreads the same work over a little more time.
+
+export class TokenBucket {
+  #tokens: number;
+  #last: number;
+
+  /** @param ratePerSec tokens added per second (0 = unlimited); @param burst the bucket size. */
+  constructor(private readonly ratePerSec: number, private readonly burst: number, now: number) {
+    this.#tokens = burst;
+    this.#last = now;
+  }
+
+  /** Whole tokens available now. */
+  available(now: number): number {
+    if (this.ratePerSec === 0) return Number.POSITIVE_INFINITY;
+    this.#tokens = Math.min(this.burst, this.#tokens + (now - this.#last) * this.ratePerSec / 1000);
+    this.#last = now;
+    return Math.floor(this.#tokens);
+  }
+
+  take(n: number): void {
+    if (this.ratePerSec !== 0) this.#tokens -= n;
+  }
+
+  /** Milliseconds until one whole token is there. */
+  msUntilNext(): number {
+    if (this.ratePerSec === 0 || this.#tokens >= 1) return 0;
+    return Math.ceil((1 - this.#tokens) * 1000 / this.ratePerSec);
+  }
+}
