@@ -20,6 +20,7 @@ export interface Config {
   maxInFlight: number;
   claimBatchMax: number;
   maxCallRate: number;
+  claimCoalesceMs: number;
   pollIntervalMs: number;
   notifyMinIntervalMs: number;
   fallbackAfterMs: number;
@@ -123,6 +124,10 @@ export function readConfig(env: Env = Deno.env.toObject()): Config {
     // Processor calls started per second per instance (0 = unlimited). Paces the drain of a
     // backlog so it does not starve acknowledgements of CPU; see bench/README.md.
     maxCallRate: r.int("MAX_CALL_RATE", 0, 0, 1_000_000),
+    // New payments are claimed within this delay, together: at 500 payments/s, 20 ms turns 500
+    // claim and settle statements per second into 50. The requestedAt is stamped at the claim,
+    // so the wait never shows in the audit; it only delays settlement by that much.
+    claimCoalesceMs: r.int("CLAIM_COALESCE_MS", 20, 0, 10_000),
     // NOTIFY is only a hint; this poll is what guarantees progress.
     pollIntervalMs: r.int("POLL_INTERVAL_MS", 250, 5),
     // Each NOTIFY commit takes a cluster-wide lock: send at most one per this interval.

@@ -58,14 +58,15 @@ export async function startService(config: Config, log?: Logger): Promise<Servic
     notifyPending(sql).catch((err) => log.warn("notify_failed", { err }));
   }, config.notifyMinIntervalMs);
   const intake = new Intake(sql, () => {
-    dispatcher.wake();
+    dispatcher.hint();
     notifier.call();
   });
   const poller = new HealthPoller(sql, router, urls, config.healthCheckIntervalMs, log);
-  // NOTIFY is a hint; on every (re)connect of the listener, catch up by claiming at once.
+  // NOTIFY is a hint like a local enqueue; on every (re)connect of the listener, catch up by
+  // claiming at once, since notifications sent while it was away are lost.
   const listener = await sql.listen(
     pendingChannel,
-    () => dispatcher.wake(),
+    () => dispatcher.hint(),
     () => dispatcher.wake(),
   );
 

@@ -28,6 +28,8 @@ export interface DispatcherSettings {
   leaseMarginMs: number;
   retryBaseMs: number;
   retryMaxMs: number;
+  /** How long a new-payment hint may wait, to gather more payments into one claim. */
+  claimCoalesceMs: number;
   /** Processor calls started per second at most (0 = no limit). */
   maxCallRate: number;
 }
@@ -41,6 +43,8 @@ export class Dispatcher {
   #stopping = false;
   #wake?: () => void;
   #wakeRequested = false;
+  #hinted = false;
+  #sleepUntil = 0;
   #timer?: ReturnType<typeof setTimeout>;
   #loop?: Promise<void>;
   #backlogLikely = false;
@@ -88,6 +92,22 @@ export class Dispatcher {
 
   start(): void {
     this.#loop ??= this.#run();
+  }
+
+  /**
+   * New payments were queued: claim within claimCoalesceMs rather than at once, so that at a
+   * steady trickle one claim (and one settle) serves many payments instead of one each.
+   */
+  hint(): void {
+    if (!this.#wake) {
+      this.#hinted = true;
+      return;
+    }
+    const due = Date.now() + this.settings.claimCoalesceMs;
+    if (this.#sleepUntil <= due) return;
+    clearTimeout(this.#timer);
+    this.#sleepUntil = due;
+    this.#timer = setTimeout(this.#wake, this.settings.claimCoalesceMs);
   }
 
   /** Work may be waiting: claim now instead of at the next poll. */
@@ -210,13 +230,17 @@ export class Dispatcher {
       this.#wakeRequested = false;
       return Promise.resolve();
     }
+    if (this.#hinted) ms = Math.min(ms, this.settings.claimCoalesceMs);
+    this.#hinted = false;
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(this.#timer);
         this.#wake = undefined;
+        this.#sleepUntil = 0;
         resolve();
       };
       this.#wake = done;
+      this.#sleepUntil = Date.now() + ms;
       this.#timer = setTimeout(done, ms);
     });
   }
