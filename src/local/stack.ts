@@ -18,6 +18,8 @@ export interface StackOptions {
   apiEnv?: Record<string, string>;
   /** Postgres to use; default DATABASE_URL, else the project-local cluster. */
   databaseUrl?: string;
+  /** V8 old-space cap of each API instance in MB (default 64, as in the containers). */
+  apiHeapMb?: number;
   /** Print children's output (default true). */
   echo?: boolean;
 }
@@ -111,7 +113,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       children.push(spawnChild({
         name: `api${i + 1}`,
         cmd: deno,
-        args: ["run", "-A", "--v8-flags=--max-old-space-size=64", join(projectRoot, "main.ts")],
+        args: [
+          "run",
+          "-A",
+          `--v8-flags=--max-old-space-size=${options.apiHeapMb ?? 64}`,
+          join(projectRoot, "main.ts"),
+        ],
         env: {
           DATABASE_URL: databaseUrl!,
           PORT: String(port),
