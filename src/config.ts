@@ -93,7 +93,8 @@ class Reader {
 export function readConfig(env: Env = Deno.env.toObject()): Config {
   const r = new Reader(env);
   const processorTimeoutMs = r.int("PROCESSOR_TIMEOUT_MS", 1_000, 10);
-  const maxAmount = r.int("MAX_AMOUNT", 1_000_000, 1, 90_000_000_000_000);
+  // Capped at 10^13: from 2^45 (≈3.5·10^13) on, a JSON number cannot carry its cents exactly.
+  const maxAmount = r.int("MAX_AMOUNT", 1_000_000, 1, 10_000_000_000_000);
   const config: Config = {
     // 8080 is what the compose file publishes to HAProxy.
     port: r.int("PORT", 8080, 0, 65535),

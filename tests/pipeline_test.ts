@@ -132,12 +132,32 @@ Deno.test("a call that outlives the client timeout is resolved by 422 on retry: 
 Deno.test("the fallback takes over only after the default has failed for FALLBACK_AFTER_MS", async () => {
   await withStack({ FALLBACK_AFTER_MS: "300" }, async ({ processors, instances }) => {
     await configure(processors.default, 0, true);
+    // Both instances learn of the failure from the shared health check before any payment.
+    for (const instance of instances) {
+      for (;;) {
+        const text = await (await fetch(`${instance.address}/metrics`)).text();
+        if (text.includes('processor_healthy{processor="default"} 0')) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
     const ids = Array.from({ length: 50 }, () => crypto.randomUUID());
-    await Promise.all(ids.map((id) => postPayment(instances[1].address, id)));
+    await Promise.all(ids.map((id, i) => postPayment(instances[i % 2].address, id)));
+    for (;;) {
+      const [r] = await db
+        .sql`select count(*)::int as n from payment_queue where processor is null`;
+      if (r.n === 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // Probes of the default pin the few payments they carry there until it recovers.
+    const pinned = await db.sql`select correlation_id from payment_queue where processor = 1`;
+    const during = await assertBooksAgree(instances[0].address, processors);
+    assert.equal(during.default.totalRequests, 0);
+    assert.equal(during.fallback.totalRequests, 50 - pinned.length);
+    await configure(processors.default, 0, false);
     await waitForDrain(db.sql);
     const totals = await assertBooksAgree(instances[0].address, processors);
     assert.equal(totals.fallback.totalRequests + totals.default.totalRequests, 50);
-    assert.ok(totals.fallback.totalRequests > 0);
+    assert.equal(totals.default.totalRequests, pinned.length);
   });
 });
 

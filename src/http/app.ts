@@ -110,11 +110,20 @@ async function purge(req: Request, deps: AppDeps): Promise<Response> {
   return jsonResponse(200, { message: "all payments purged" });
 }
 
+// HAProxy's check gives up after 500 ms; answer before that either way.
+const healthDeadlineMs = 400;
+
 async function health(deps: AppDeps): Promise<Response> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("timeout")), healthDeadlineMs);
+  });
   try {
-    await deps.sql`select 1`;
+    await Promise.race([deps.sql`select 1`.execute(), deadline]);
     return jsonResponse(200, { status: "ok" });
   } catch {
     return jsonResponse(503, { status: "database unreachable" });
+  } finally {
+    clearTimeout(timer);
   }
 }

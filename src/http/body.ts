@@ -2,6 +2,9 @@
 // is enforced here: on the declared length first, then on the bytes actually streamed.
 import { HttpError } from "./errors.ts";
 
+/** A body still incomplete after this long is abandoned (408): slow senders hold resources. */
+export const bodyDeadlineMs = 5_000;
+
 export async function readJsonBody(req: Request, maxBytes: number): Promise<unknown> {
   const type = req.headers.get("content-type");
   if (type !== null && !/^application\/([\w.+-]*\+)?json\b/i.test(type)) {
@@ -11,7 +14,10 @@ export async function readJsonBody(req: Request, maxBytes: number): Promise<unkn
   if (declared !== null && Number(declared) > maxBytes) {
     throw new HttpError(413, `body larger than ${maxBytes} bytes`);
   }
-  const text = declared !== null ? await req.text() : await readCapped(req, maxBytes);
+  const text = await withDeadline(
+    declared !== null ? req.text() : readCapped(req, maxBytes),
+    bodyDeadlineMs,
+  );
   if (text.length === 0) throw new HttpError(400, "body is required");
   try {
     return JSON.parse(text);
@@ -36,4 +42,21 @@ async function readCapped(req: Request, maxBytes: number): Promise<string> {
     offset += c.byteLength;
   }
   return new TextDecoder().decode(all);
+}
+
+async function withDeadline(read: Promise<string>, ms: number): Promise<string> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HttpError(408, `body not received within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([read, deadline]);
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    // The client went away mid-body: nobody is left to answer, but it is not our failure.
+    throw new HttpError(400, "body could not be read");
+  } finally {
+    clearTimeout(timer);
+    read.catch(() => {});
+  }
 }

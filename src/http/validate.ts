@@ -27,7 +27,7 @@ export function parsePayment(body: unknown, maxAmountCents: bigint): NewPayment 
 
 export function parseInstant(name: string, raw: string | null): Date | undefined {
   if (raw === null || raw === "") return undefined;
-  const ms = isoPattern.test(raw) ? Date.parse(raw) : NaN;
+  const ms = isoPattern.test(raw) && isRealDate(raw) ? Date.parse(raw) : NaN;
   if (Number.isNaN(ms)) {
     throw new HttpError(
       400,
@@ -35,4 +35,15 @@ export function parseInstant(name: string, raw: string | null): Date | undefined
     );
   }
   return new Date(ms);
+}
+
+/** Date.parse rolls 2025-02-30 over to March 2nd; a window that does not exist is an error. */
+function isRealDate(raw: string): boolean {
+  const [y, m, d] = raw.slice(0, 10).split("-").map(Number);
+  const hour = Number(raw.slice(11, 13));
+  const minute = Number(raw.slice(14, 16));
+  const second = raw[16] === ":" ? Number(raw.slice(17, 19)) : 0;
+  const day = new Date(Date.UTC(y, m - 1, d));
+  return day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d &&
+    hour < 24 && minute < 60 && second < 60;
 }

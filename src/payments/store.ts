@@ -24,6 +24,8 @@ export interface ClaimedPayment {
 export interface ClaimRequest {
   owner: string;
   limit: number;
+  /** Whether rows with no attempt in progress may be taken (false: resume pinned ones only). */
+  fresh: boolean;
   /** Processor for rows with no attempt in progress. */
   target: ProcessorId;
   /** Processors whose in-progress attempts may be resumed now. */
@@ -40,8 +42,6 @@ export interface ClaimRef {
 
 export interface Reschedule extends ClaimRef {
   delayMs: number;
-  /** True when the attempt definitely failed: the next claim may choose a processor anew. */
-  unpin: boolean;
 }
 
 export interface ProcessorTotals {
@@ -102,7 +102,10 @@ export async function claimBatch(sql: Sql, req: ClaimRequest): Promise<ClaimedPa
     with due as (
       select correlation_id, lease_owner as previous_owner from payment_queue
       where visible_at <= now()
-        and (processor is null or processor = any(${req.resumable}::int2[]))
+        and (
+          (processor is null and ${req.fresh})
+          or processor = any(${req.resumable}::int2[])
+        )
       order by visible_at
       limit ${req.limit}
       for update skip locked
@@ -150,22 +153,24 @@ export async function settlePayments(sql: Sql, refs: ClaimRef[]): Promise<Set<st
   return new Set(rows.map((r) => r.correlation_id));
 }
 
-/** Puts claimed rows back for a later retry, still under the claim that holds them. */
+/**
+ * Puts claimed rows back for a later retry, still under the claim that holds them. The attempt
+ * stays pinned whatever the failure: even a 500 does not prove that an earlier call of the
+ * same attempt (timed out, cut off, or silently re-sent by the HTTP client on a new
+ * connection) will not be recorded, so an attempt, once sent, is settled only where it went.
+ */
 export async function reschedulePayments(sql: Sql, items: Reschedule[]): Promise<number> {
   const ids = items.map((r) => r.correlationId);
   const seqs = items.map((r) => r.claimSeq);
   const delays = items.map((r) => r.delayMs);
-  // postgres.js mis-types a boolean[] parameter; 0/1 travels safely as int2[].
-  const unpin = items.map((r) => r.unpin ? 1 : 0);
+
   const result = await sql`
     update payment_queue q set
       visible_at = now() + r.delay_ms * interval '1 millisecond',
       lease_owner = null,
-      attempts = q.attempts + 1,
-      processor = case when r.unpin = 1 then null else q.processor end,
-      requested_at = case when r.unpin = 1 then null else q.requested_at end
-    from unnest(${ids}::uuid[], ${seqs}::int4[], ${delays}::int4[], ${unpin}::int2[])
-      as r(correlation_id, claim_seq, delay_ms, unpin)
+      attempts = q.attempts + 1
+    from unnest(${ids}::uuid[], ${seqs}::int4[], ${delays}::int4[])
+      as r(correlation_id, claim_seq, delay_ms)
     where q.correlation_id = r.correlation_id and q.claim_seq = r.claim_seq`;
   return result.count;
 }

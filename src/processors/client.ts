@@ -1,7 +1,7 @@
 // One call to a payment processor, and what its answer means for the payment (spec §3):
-//   200, 422          processed there (422: an earlier attempt was recorded)
-//   500, 429, refused not processed: free to retry here or elsewhere
-//   timeout, reset    unknown: only the same processor, asked again, can tell
+//   200, 422                   processed there (422: an earlier attempt was recorded)
+//   500, 429                   not processed by this call
+//   timeout, reset, refused    unknown: only the same processor, asked again, can tell
 import { formatCents } from "../money.ts";
 
 export type CallOutcome = "processed" | "not_processed" | "unknown";
@@ -51,8 +51,10 @@ export async function callProcessor(
     await res.body?.cancel();
     return { outcome: classifyStatus(res.status), detail: String(res.status) };
   } catch (err) {
-    // Refused at connect: the request never left, so it cannot have been recorded.
-    if (isConnectionRefused(err)) return { outcome: "not_processed", detail: "refused" };
+    // Even "refused" is unknown: fetch silently repeats a request on a new connection when a
+    // reused keep-alive one closes before the answer, so the first transmission may have been
+    // recorded by a processor that then stopped listening.
+    if (isConnectionRefused(err)) return { outcome: "unknown", detail: "refused" };
     const name = (err as Error)?.name;
     return { outcome: "unknown", detail: name === "TimeoutError" ? "timeout" : "network" };
   }

@@ -1,8 +1,9 @@
 // The routing policy: which processor new attempts go to, and how hard to push it.
 // The default processor is cheaper, so it is preferred even while failing: payments wait and
-// one probe at a time checks for its recovery. Only after it has failed for fallbackAfterMs,
-// and while the fallback works, do fresh attempts go to the fallback (still probing the
-// default). Attempts already in progress stay with their processor whatever happens.
+// one probe at a time checks for its recovery. Only after it has failed for fallbackAfterMs
+// do new attempts go to the fallback (at full rate while it works, one probe at a time while
+// it fails too). Attempts in progress stay with their processor whatever happens; a failing
+// processor with pinned attempts is probed with them, so it is noticed when it comes back.
 import type { ProcessorId } from "../payments/store.ts";
 import type { CallOutcome } from "./client.ts";
 
@@ -19,6 +20,8 @@ export interface RouterSettings {
 export interface ClaimPlan {
   target: ProcessorId;
   resumable: ProcessorId[];
+  /** Whether payments with no attempt in progress may be taken (else only pinned ones). */
+  fresh: boolean;
   /** "full": as many rows as free slots allow; "probe": a single payment to test recovery. */
   mode: "full" | "probe";
 }
@@ -44,23 +47,31 @@ export class ProcessorRouter {
 
   /** The claims to make now, in order; empty when everything must wait. */
   plan(now: number): ClaimPlan[] {
-    const healthy = [DEFAULT, FALLBACK].filter((p) => this.isHealthy(p));
-    if (this.isHealthy(DEFAULT)) return [{ target: DEFAULT, resumable: healthy, mode: "full" }];
-    const plans: ClaimPlan[] = [];
-    const outage = now - this.#get(DEFAULT).failingSince!;
-    if (outage >= this.settings.fallbackAfterMs && this.isHealthy(FALLBACK)) {
-      plans.push({ target: FALLBACK, resumable: [FALLBACK], mode: "full" });
+    const defaultOk = this.isHealthy(DEFAULT);
+    const fallbackOk = this.isHealthy(FALLBACK);
+    // New payments go to the fallback only once the default has failed for long enough.
+    const fallbackFresh = !defaultOk &&
+      now - this.#get(DEFAULT).failingSince! >= this.settings.fallbackAfterMs;
+    // The common case in one statement: new work to the default, any pinned attempt resumed.
+    if (defaultOk && fallbackOk) {
+      return [{ target: DEFAULT, resumable: [DEFAULT, FALLBACK], fresh: true, mode: "full" }];
     }
-    if (this.#probeDue(DEFAULT, now)) {
-      plans.push({ target: DEFAULT, resumable: [DEFAULT], mode: "probe" });
+    const plans: ClaimPlan[] = [];
+    for (const [p, fresh] of [[DEFAULT, true], [FALLBACK, fallbackFresh]] as const) {
+      // A failing processor gets one probe at a time: a payment pinned to it, or a new one
+      // when new ones would go there, whose outcome tells whether it recovered.
+      if (this.isHealthy(p)) plans.push({ target: p, resumable: [p], fresh, mode: "full" });
+      else if (this.#probeDue(p, now)) {
+        plans.push({ target: p, resumable: [p], fresh, mode: "probe" });
+      }
     }
     return plans;
   }
 
-  /** Called when a probe claim took a row (so only one probe runs at a time). */
-  startProbe(p: ProcessorId, now: number): void {
+  /** Called after each probe claim: the next one waits probeIntervalMs; one runs at a time. */
+  startProbe(p: ProcessorId, now: number, tookRow: boolean): void {
     const s = this.#get(p);
-    s.probing = true;
+    s.probing = tookRow;
     s.lastProbeAt = now;
   }
 

@@ -173,11 +173,12 @@ export class Dispatcher {
         limit,
         target: plan.target,
         resumable: plan.resumable,
+        fresh: plan.fresh,
         requestedAt: new Date(),
         leaseMs,
       });
       this.#pace.take(rows.length);
-      if (plan.mode === "probe" && rows.length > 0) this.router.startProbe(plan.target, now);
+      if (plan.mode === "probe") this.router.startProbe(plan.target, now, rows.length > 0);
       const takenOver = rows.filter((r) => r.takenOver).length;
       if (takenOver > 0) this.metrics.leaseTakeovers.inc(takenOver);
       if (plan.mode === "full" && rows.length === limit) this.#backlogLikely = true;
@@ -206,7 +207,6 @@ export class Dispatcher {
         await this.#reschedule.submit({
           ...ref,
           delayMs: this.#backoffMs(row.attempts),
-          unpin: result.outcome === "not_processed",
         });
       }
     } catch (err) {
