@@ -30,6 +30,7 @@ export interface Config {
   healthCheckIntervalMs: number;
   maxAmountCents: bigint;
   maxBodyBytes: number;
+  intakeDeadlineMs: number;
   adminToken?: string;
   logLevel: "debug" | "info" | "warn" | "error";
   logFormat: "json" | "pretty";
@@ -145,6 +146,10 @@ export function readConfig(env: Env = Deno.env.toObject()): Config {
     maxAmountCents: BigInt(maxAmount) * 100n,
     // A payment is ~80 bytes of JSON; 4 KiB is generous and cheap to buffer.
     maxBodyBytes: r.int("MAX_BODY_BYTES", 4_096, 64, 1_048_576),
+    // A payment not stored within this long after its request arrived is refused with 503
+    // instead: the official client gives up after 1.5 s, and storing a payment it counts as
+    // failed is a negative lag (seen once in bench/README.md under overload).
+    intakeDeadlineMs: r.int("INTAKE_DEADLINE_MS", 1_000, 1),
     adminToken: r.optional("ADMIN_TOKEN"),
     logLevel: r.choice("LOG_LEVEL", "info", ["debug", "info", "warn", "error"] as const),
     // JSON for machines; `deno task dev` asks for the readable form.

@@ -19,6 +19,7 @@ const base = {
   metrics,
   maxBodyBytes: 4096,
   maxAmountCents: 100_000_00n,
+  intakeDeadlineMs: 60_000,
 };
 const handle: Handler = createHandler(base);
 const id = () => crypto.randomUUID();
@@ -206,6 +207,22 @@ Deno.test("purge deletes everything; with ADMIN_TOKEN it needs the token", async
   assert.equal(ok.status, 200);
   await ok.body?.cancel();
   assert.equal(await rowCount(), 0);
+});
+
+Deno.test("a payment past its intake deadline is refused with 503 and not stored", async () => {
+  const late = createHandler({ ...base, intakeDeadlineMs: 0 });
+  const before = await rowCount();
+  const res = await late(
+    new Request("http://svc/payments", {
+      method: "POST",
+      body: JSON.stringify({ correlationId: id(), amount: 1 }),
+      headers: { "content-type": "application/json" },
+    }),
+  );
+  assert.equal(res.status, 503);
+  assert.equal(res.headers.get("retry-after"), "1");
+  assert.match((await res.json()).error, /not stored/);
+  assert.equal(await rowCount(), before);
 });
 
 Deno.test("health is 200 while Postgres answers", async () => {

@@ -16,6 +16,7 @@ export interface AppDeps {
   log: Logger;
   maxBodyBytes: number;
   maxAmountCents: bigint;
+  intakeDeadlineMs: number;
   adminToken?: string;
   metrics: ServiceMetrics;
 }
@@ -37,7 +38,7 @@ export function createHandler(deps: AppDeps): Handler {
     const url = new URL(req.url);
     let res: Response;
     try {
-      res = await route(req, url, deps);
+      res = await route(req, url, deps, Date.now());
     } catch (err) {
       res = errorResponse(err, deps.log, req.headers.get("x-request-id"));
     }
@@ -49,7 +50,12 @@ export function createHandler(deps: AppDeps): Handler {
   };
 }
 
-async function route(req: Request, url: URL, deps: AppDeps): Promise<Response> {
+async function route(
+  req: Request,
+  url: URL,
+  deps: AppDeps,
+  started: number,
+): Promise<Response> {
   const allowed = routes[url.pathname];
   if (!allowed) throw new HttpError(404, `no route for ${url.pathname}`);
   if (!allowed.includes(req.method)) {
@@ -59,7 +65,7 @@ async function route(req: Request, url: URL, deps: AppDeps): Promise<Response> {
   }
   switch (url.pathname) {
     case "/payments":
-      return await postPayment(req, deps);
+      return await postPayment(req, deps, started);
     case "/payments-summary":
       return await getSummary(url, deps);
     case "/purge-payments":
@@ -73,9 +79,14 @@ async function route(req: Request, url: URL, deps: AppDeps): Promise<Response> {
   }
 }
 
-async function postPayment(req: Request, deps: AppDeps): Promise<Response> {
+async function postPayment(req: Request, deps: AppDeps, started: number): Promise<Response> {
   const payment = parsePayment(await readJsonBody(req, deps.maxBodyBytes), deps.maxAmountCents);
-  const result = await deps.intake.accept(payment);
+  const result = await deps.intake.accept(payment, started + deps.intakeDeadlineMs);
+  if (result === "expired") {
+    throw new HttpError(503, "overloaded: the payment was not stored, retry", {
+      "retry-after": "1",
+    });
+  }
   deps.metrics.paymentsAccepted[result].inc();
   if (result === "conflict") {
     throw new HttpError(409, "correlationId already used with a different amount");

@@ -4,30 +4,41 @@ import type { Sql } from "../db/connect.ts";
 import { Batcher } from "../batcher.ts";
 import { findAmounts, insertPayments, type NewPayment } from "./store.ts";
 
-export type IntakeResult = "created" | "repeat" | "conflict";
+/** "expired": not stored, because its deadline passed while it waited for a flush. */
+export type IntakeResult = "created" | "repeat" | "conflict" | "expired";
 
-// Concurrent INSERT statements per instance. Measured with bench/queue_bench.ts: more than a
-// few only adds lock and WAL contention on 2 cores.
+// Concurrent INSERT statements per instance: a first choice, not yet tuned by measurement;
+// it is below the pool size (DB_POOL_MAX, 10) so claims and settles always find a connection.
 const intakeFlushes = 4;
 const intakeBatchMax = 1_000;
 
+interface Pending {
+  payment: NewPayment;
+  /** Epoch ms after which the client has given up: storing it then would count a payment
+   * the client believes failed (a negative lag in the challenge's audit). */
+  deadline: number;
+}
+
 export class Intake {
-  readonly #batcher: Batcher<NewPayment, IntakeResult>;
+  readonly #batcher: Batcher<Pending, IntakeResult>;
 
   constructor(sql: Sql, onEnqueued: () => void) {
     this.#batcher = new Batcher(
       async (batch) => {
-        const results = await storeBatch(sql, batch);
-        if (results.includes("created")) onEnqueued();
-        return results;
+        const now = Date.now();
+        const live = batch.filter((p) => p.deadline > now);
+        const stored = live.length ? await storeBatch(sql, live.map((p) => p.payment)) : [];
+        if (stored.includes("created")) onEnqueued();
+        let i = 0;
+        return batch.map((p) => p.deadline > now ? stored[i++] : "expired");
       },
       intakeFlushes,
       intakeBatchMax,
     );
   }
 
-  accept(payment: NewPayment): Promise<IntakeResult> {
-    return this.#batcher.submit(payment);
+  accept(payment: NewPayment, deadline = Number.POSITIVE_INFINITY): Promise<IntakeResult> {
+    return this.#batcher.submit({ payment, deadline });
   }
 
   drained(): Promise<void> {
