@@ -1,0 +1,591 @@
+// `deno task bench:queue [ack] [max] [drain] [summary]`: the queue's own figures, apart from
+// the official scenario's processor stages, with instant processors (delay 0, no failure).
+//
+//   ack      acknowledgement latency of POST /payments at fixed arrival rates (open model)
+//   max      highest ingest rate with < 1 % errors (closed loop, several user counts)
+//   drain    payments settled per second when a backlog is put straight into the queue
+//   summary  GET /payments-summary latency at 10^5, 10^6 and 10^7 settled payments
+// With no argument, all four. Environment (all optional):
+//   ACK_RATES=500,2000,5000  ACK_DURATION=15s  MAX_VUS=16,64,256  MAX_DURATION=15s
+//   DRAIN_N=50000  SUMMARY_SIZES=100000,1000000,10000000  SUMMARY_RUNS=7
+//   SYNCHRONOUS_COMMIT=on|off (API instances)  KEEP_BENCH_DB=1 (keep database bench_summary)
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { connect, type Sql } from "../src/db/connect.ts";
+import { migrate } from "../src/db/migrate.ts";
+import { spawnChild, waitForHttp } from "../src/local/processes.ts";
+import { devDefaults, type Stack, startStack } from "../src/local/stack.ts";
+import { projectRoot } from "../src/local/project_paths.ts";
+import { countQueue, notifyPending, summarize } from "../src/payments/store.ts";
+import { benchDatabase } from "./db.ts";
+import { ensureK6 } from "./install_k6.ts";
+import { startK6 } from "./k6_run.ts";
+import {
+  cpuSnapshot,
+  type CpuUsage,
+  cpuUsageSince,
+  describeMachine,
+  machineInfo,
+} from "./machine.ts";
+import { findPostmaster, type GroupSpec, MemorySampler, postgresDatabaseFilter } from "./memory.ts";
+import { resultsRoot, timestamp } from "./paths.ts";
+
+const allParts = ["ack", "max", "drain", "summary"] as const;
+type Part = typeof allParts[number];
+const parts: Part[] = Deno.args.length ? Deno.args as Part[] : [...allParts];
+for (const p of parts) {
+  if (!allParts.includes(p)) throw new Error(`unknown part "${p}"; use ${allParts.join(", ")}`);
+}
+
+const env = (name: string, fallback: string) => Deno.env.get(name) || fallback;
+const numbers = (name: string, fallback: string) =>
+  env(name, fallback).split(",").map((s) => {
+    const n = Number(s.trim());
+    if (!Number.isInteger(n) || n <= 0) {
+      throw new Error(`${name}: "${s}" is not a positive integer`);
+    }
+    return n;
+  });
+const synchronousCommit = Deno.env.get("SYNCHRONOUS_COMMIT") || undefined;
+const token = { "X-Rinha-Token": "123", "Content-Type": "application/json" };
+const [defaultPort, fallbackPort] = devDefaults.simulatorPorts!;
+const processorUrls = [`http://127.0.0.1:${defaultPort}`, `http://127.0.0.1:${fallbackPort}`];
+
+const machine = machineInfo();
+const startedAt = new Date();
+const results: Record<string, unknown> = {
+  date: startedAt.toISOString(),
+  machine,
+  apiSynchronousCommit: synchronousCommit ?? "off (the service's default)",
+  parts,
+};
+const tmpDir = join(resultsRoot, `.tmp-${timestamp(startedAt)}`);
+mkdirSync(tmpDir, { recursive: true });
+const log = (msg: string) => console.error(`[bench:queue] ${msg}`);
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+};
+const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function ok(res: Promise<Response>, what: string): Promise<void> {
+  const r = await res;
+  await r.body?.cancel();
+  if (!r.ok) throw new Error(`${what}: HTTP ${r.status}`);
+}
+
+async function serverSettings(sql: Sql): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (
+    const name of ["synchronous_commit", "shared_buffers", "wal_writer_delay", "server_version"]
+  ) {
+    const [row] = await sql.unsafe(`show ${name}`);
+    out[name] = String(Object.values(row)[0]);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parts that need the whole stack: ack, max, drain.
+
+interface K6Figures {
+  target?: number;
+  vus?: number;
+  ok: number;
+  failed: number;
+  errorPct: number;
+  achievedPerSec: number;
+  droppedIterations: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  /** The machine during the step: steal or other users' load explain outliers. */
+  cpu: CpuUsage;
+  /** Cores used during the step, by whom ("others": the rest of the machine). */
+  cores: Record<string, number>;
+}
+
+/**
+ * Samples the stack's processes (and k6) once a second, to say who used the CPU during a
+ * step: the machine is shared, and a step that found it busy with other work is not comparable.
+ */
+function startCpuAccounting(stack: Stack, k6Pid?: number) {
+  const groups: GroupSpec[] = stack.children.map((c) => ({
+    name: c.name,
+    rootPid: c.pid,
+    budget: true,
+  }));
+  const dbUrl = new URL(stack.databaseUrl);
+  const postmaster = findPostmaster(Number(dbUrl.port || 5432));
+  if (postmaster) {
+    groups.push({
+      name: "postgres",
+      rootPid: postmaster,
+      budget: true,
+      filter: postgresDatabaseFilter(dbUrl.pathname.slice(1) || "postgres"),
+    });
+  }
+  if (k6Pid) groups.push({ name: "k6", rootPid: k6Pid, budget: false });
+  const sampler = new MemorySampler(groups);
+  const before = cpuSnapshot();
+  sampler.start();
+  return () => {
+    const report = sampler.stop();
+    const cpu = cpuUsageSince(before);
+    const sum = (pred: (name: string) => boolean) =>
+      round(report.groups.filter((g) => pred(g.name)).reduce((a, g) => a + g.avgCores, 0));
+    const ours = sum(() => true);
+    const cores = {
+      apis: sum((n) => n.startsWith("api")),
+      postgres: sum((n) => n === "postgres"),
+      haproxy: sum((n) => n === "haproxy"),
+      processors: sum((n) => n.startsWith("processor")),
+      k6: sum((n) => n === "k6"),
+      others: round(Math.max(0, cpu.busyCores - ours)),
+    };
+    return { cpu, cores };
+  };
+}
+
+async function runIngest(
+  k6: string,
+  stack: Stack,
+  label: string,
+  scriptEnv: Record<string, string>,
+): Promise<K6Figures> {
+  const path = join(tmpDir, `${label}.json`);
+  const run = startK6({
+    k6,
+    script: "ingest.js",
+    quiet: true,
+    scriptEnv: { TARGET_URL: stack.url, SUMMARY_PATH: path, ...scriptEnv },
+  });
+  const stopAccounting = startCpuAccounting(stack, run.pid);
+  const code = await run.done;
+  const { cpu, cores } = stopAccounting();
+  if (code !== 0) throw new Error(`k6 (${label}) exited with ${code}`);
+  const data = JSON.parse(readFileSync(path, "utf8"));
+  const m = data.metrics;
+  const d = m["http_req_duration{expected_response:true}"]?.values ?? {};
+  const okCount = m.payments_success?.values.count ?? 0;
+  const failed = m.payments_failure?.values.count ?? 0;
+  const seconds = data.state.testRunDurationMs / 1000;
+  return {
+    ok: okCount,
+    failed,
+    errorPct: round((100 * failed) / Math.max(1, okCount + failed), 3),
+    achievedPerSec: round(okCount / seconds, 0),
+    droppedIterations: m.dropped_iterations?.values.count ?? 0,
+    p50: round(d.med ?? NaN),
+    p90: round(d["p(90)"] ?? NaN),
+    p99: round(d["p(99)"] ?? NaN),
+    max: round(d.max ?? NaN),
+    cpu,
+    cores,
+  };
+}
+
+/** Empties the service and both processors so that each step starts from the same state. */
+async function purgeAll(stack: Stack): Promise<void> {
+  await ok(fetch(`${stack.url}/purge-payments`, { method: "POST" }), "service purge");
+  for (const url of processorUrls) {
+    await ok(fetch(`${url}/admin/purge-payments`, { method: "POST", headers: token }), "purge");
+  }
+}
+
+/** The backlog of one step must not slow the next: wait until the dispatchers caught up. */
+async function waitQueueEmpty(sql: Sql, timeoutMs = 120_000): Promise<number> {
+  const start = performance.now();
+  while (await countQueue(sql) > 0) {
+    if (performance.now() - start > timeoutMs) throw new Error("queue did not drain in time");
+    await sleep(100);
+  }
+  return performance.now() - start;
+}
+
+async function ackPart(k6: string, stack: Stack, sql: Sql) {
+  const rates = numbers("ACK_RATES", "500,2000,5000");
+  const duration = env("ACK_DURATION", "15s");
+  const rows: K6Figures[] = [];
+  for (const rate of rates) {
+    await purgeAll(stack);
+    log(`ack: ${rate} req/s for ${duration}`);
+    const fig = await runIngest(k6, stack, `ack-${rate}`, {
+      MODE: "rate",
+      RATE: String(rate),
+      DURATION: duration,
+    });
+    rows.push({ target: rate, ...fig });
+    await waitQueueEmpty(sql);
+  }
+  return { duration, rows };
+}
+
+async function maxPart(k6: string, stack: Stack, sql: Sql) {
+  const vusList = numbers("MAX_VUS", "16,64,256");
+  const duration = env("MAX_DURATION", "15s");
+  const rows: K6Figures[] = [];
+  for (const vus of vusList) {
+    await purgeAll(stack);
+    log(`max: ${vus} users back to back for ${duration}`);
+    const fig = await runIngest(k6, stack, `max-${vus}`, {
+      MODE: "closed",
+      VUS: String(vus),
+      DURATION: duration,
+    });
+    rows.push({ vus, ...fig });
+    await waitQueueEmpty(sql);
+  }
+  const good = rows.filter((r) => r.errorPct < 1);
+  const best = good.length
+    ? good.reduce((a, b) => (b.achievedPerSec > a.achievedPerSec ? b : a))
+    : undefined;
+  return { duration, rows, maxSustainedPerSec: best?.achievedPerSec ?? null, atVus: best?.vus };
+}
+
+async function drainPart(stack: Stack, sql: Sql) {
+  const n = numbers("DRAIN_N", "50000")[0];
+  await purgeAll(stack);
+  log(`drain: inserting ${n} payments straight into the queue`);
+  // One statement, one commit: the whole backlog becomes visible to both instances at once,
+  // so they compete for it exactly as they would for a burst of POSTs.
+  await sql`
+    with p as (
+      insert into payments (correlation_id, amount_cents)
+      select gen_random_uuid(), 1990 from generate_series(1, ${n}::int)
+      returning correlation_id, amount_cents
+    )
+    insert into payment_queue (correlation_id, amount_cents)
+    select correlation_id, amount_cents from p`;
+  const t0 = performance.now();
+  const stopAccounting = startCpuAccounting(stack);
+  await notifyPending(sql);
+  let firstSettledMs: number | undefined;
+  while (true) {
+    const left = await countQueue(sql);
+    if (firstSettledMs === undefined && left < n) firstSettledMs = performance.now() - t0;
+    if (left === 0) break;
+    if (performance.now() - t0 > 300_000) throw new Error(`drain: ${left} still queued at 300 s`);
+    await sleep(50);
+  }
+  const elapsedMs = performance.now() - t0;
+  const { cpu, cores } = stopAccounting();
+  const [settled] = await sql<{ n: string; default_n: string }[]>`
+    select count(*) as n, count(*) filter (where processor = 1) as default_n
+    from processed_payments`;
+  return {
+    n,
+    elapsedMs: round(elapsedMs, 0),
+    perSec: round(n / (elapsedMs / 1000), 0),
+    firstSettledMs: round(firstSettledMs ?? NaN, 0),
+    settled: Number(settled.n),
+    settledDefault: Number(settled.default_n),
+    cpu,
+    cores,
+  };
+}
+
+async function stackParts(k6: string) {
+  log("starting the stack…");
+  // A fresh database: payments a previous (interrupted) run left queued would be forwarded as
+  // soon as the instances start, landing in the processors' books after their purge.
+  const db = await benchDatabase("bench_queue", true);
+  const stack = await startStack({
+    ...devDefaults,
+    databaseUrl: db.url,
+    echo: false,
+    apiEnv: synchronousCommit ? { SYNCHRONOUS_COMMIT: synchronousCommit } : {},
+  });
+  const sql = connect(stack.databaseUrl, { max: 2, applicationName: "bench-queue" });
+  try {
+    results.postgres = await serverSettings(sql);
+    // Instant processors: what is measured is our own path, not the simulators' delay.
+    for (const url of processorUrls) {
+      const put = (path: string, body: unknown) =>
+        ok(
+          fetch(`${url}/admin/configurations/${path}`, {
+            method: "PUT",
+            headers: token,
+            body: JSON.stringify(body),
+          }),
+          `${url} ${path}`,
+        );
+      await put("delay", { delay: 0 });
+      await put("failure", { failure: false });
+    }
+    if (parts.includes("ack")) results.ack = await ackPart(k6, stack, sql);
+    if (parts.includes("max")) results.max = await maxPart(k6, stack, sql);
+    if (parts.includes("drain")) results.drain = await drainPart(stack, sql);
+    await purgeAll(stack);
+  } finally {
+    await sql.end();
+    await stack.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// summary: a database of its own, filled with generate_series.
+
+const day = {
+  from: new Date("2025-07-15T00:00:00.000Z"),
+  to: new Date("2025-07-15T23:59:59.999Z"),
+};
+const window10s = {
+  from: new Date("2025-07-15T12:00:00.000Z"),
+  to: new Date("2025-07-15T12:00:10.000Z"),
+};
+
+/**
+ * Loads `count` more settled payments spread at random over one day, 90 % default. The
+ * table's indexes are dropped first and rebuilt after: building a b-tree once is far faster
+ * than inserting millions of random UUIDs into it, and the result is the same index.
+ */
+async function loadRows(sql: Sql, count: number): Promise<number> {
+  const t0 = performance.now();
+  const conn = await sql.reserve();
+  try {
+    await conn`set synchronous_commit = off`;
+    await conn`set maintenance_work_mem = '256MB'`;
+    const constraints = await conn<{ name: string; def: string }[]>`
+      select conname as name, pg_get_constraintdef(oid) as def from pg_constraint
+      where conrelid = 'processed_payments'::regclass and contype in ('p', 'u')`;
+    const indexes = await conn<{ name: string; def: string }[]>`
+      select indexname as name, indexdef as def from pg_indexes
+      where tablename = 'processed_payments'
+        and indexname not in (select conname from pg_constraint
+                              where conrelid = 'processed_payments'::regclass)`;
+    for (const c of constraints) {
+      await conn.unsafe(`alter table processed_payments drop constraint ${c.name}`);
+    }
+    for (const i of indexes) await conn.unsafe(`drop index ${i.name}`);
+    const chunk = 1_000_000;
+    for (let done = 0; done < count; done += chunk) {
+      const k = Math.min(chunk, count - done);
+      // Milliseconds, as the service stores them (the instant it sent as requestedAt).
+      await conn`
+        insert into processed_payments (correlation_id, processor, amount_cents, requested_at)
+        select gen_random_uuid(),
+               case when random() < 0.9 then 1 else 2 end,
+               1990,
+               date_trunc('milliseconds', ${day.from}::timestamptz + random() * interval '1 day')
+        from generate_series(1, ${k}::int)`;
+    }
+    for (const c of constraints) {
+      await conn.unsafe(`alter table processed_payments add constraint ${c.name} ${c.def}`);
+    }
+    for (const i of indexes) await conn.unsafe(i.def);
+    // Marks pages all-visible (index-only scans) and refreshes the planner's statistics.
+    await conn`vacuum analyze processed_payments`;
+  } finally {
+    conn.release();
+  }
+  return performance.now() - t0;
+}
+
+async function timeIt(runs: number, fn: () => Promise<unknown>): Promise<number[]> {
+  await fn(); // warm-up: plan cache, buffer cache
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  return times;
+}
+
+/** The plan's scan node, to tell an index-only scan from a heap or sequential scan. */
+async function scanNode(sql: Sql, from: Date, to: Date) {
+  const [row] = await sql.unsafe(
+    `explain (analyze, buffers, format json)
+     select processor, count(*), coalesce(sum(amount_cents), 0) from processed_payments
+     where requested_at >= $1 and requested_at <= $2 group by processor`,
+    [from.toISOString(), to.toISOString()],
+  );
+  const plan = (Object.values(row)[0] as { Plan: Record<string, unknown> }[])[0].Plan;
+  const find = (node: Record<string, unknown>): Record<string, unknown> | undefined => {
+    if (String(node["Node Type"]).includes("Scan")) return node;
+    for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) {
+      const hit = find(child);
+      if (hit) return hit;
+    }
+  };
+  const scan = find(plan) ?? {};
+  return {
+    node: scan["Node Type"],
+    heapFetches: scan["Heap Fetches"] ?? null,
+    workers: plan["Workers Launched"] ?? scan["Workers Launched"] ?? null,
+  };
+}
+
+interface SummaryRow {
+  rows: number;
+  loadSeconds: number;
+  tableMiB: number;
+  indexMiB: number;
+  fullDayMs: { store: number; api: number };
+  window10sMs: { store: number; api: number };
+  fullDayPlan: Awaited<ReturnType<typeof scanNode>>;
+  window10sPlan: Awaited<ReturnType<typeof scanNode>>;
+}
+
+async function summaryPart() {
+  const sizes = numbers("SUMMARY_SIZES", "100000,1000000,10000000").sort((a, b) => a - b);
+  const runs = numbers("SUMMARY_RUNS", "7")[0];
+  // Rebuilt from scratch each time: the row counts below assume an empty ledger.
+  const db = await benchDatabase("bench_summary", true);
+  const sql = connect(db.url, { max: 2, applicationName: "bench-summary" });
+  let api: ReturnType<typeof spawnChild> | undefined;
+  const rows: SummaryRow[] = [];
+  try {
+    await migrate(sql);
+    // Only the ledger is read by the summary; without its foreign key the ledger can be filled
+    // without also filling `payments` with millions of rows nobody reads here.
+    await sql.unsafe(`
+      do $$ declare c text; begin
+        for c in select conname from pg_constraint
+                 where conrelid = 'processed_payments'::regclass and contype = 'f' loop
+          execute format('alter table processed_payments drop constraint %I', c);
+        end loop;
+      end $$`);
+    results.postgres ??= await serverSettings(sql);
+
+    // One real API instance on this database, to time the endpoint as a client sees it.
+    const apiPort = 9101;
+    // Fail clearly rather than time another program's server on the same port.
+    Deno.listen({ hostname: "127.0.0.1", port: apiPort }).close();
+    api = spawnChild({
+      name: "bench-summary-api",
+      cmd: Deno.execPath(),
+      args: ["run", "-A", "--v8-flags=--max-old-space-size=64", join(projectRoot, "main.ts")],
+      env: {
+        DATABASE_URL: db.url,
+        PORT: String(apiPort),
+        HOSTNAME: "127.0.0.1",
+        INSTANCE_ID: "bench-summary",
+        // Nothing listens there: this instance never has payments to forward.
+        PROCESSOR_DEFAULT_URL: "http://127.0.0.1:9",
+        PROCESSOR_FALLBACK_URL: "http://127.0.0.1:9",
+        LOG_LEVEL: "error",
+      },
+      echo: false,
+    });
+    await waitForHttp(`http://127.0.0.1:${apiPort}/health`);
+    const viaApi = async (range: { from: Date; to: Date }) => {
+      const q = `from=${range.from.toISOString()}&to=${range.to.toISOString()}`;
+      const res = await fetch(`http://127.0.0.1:${apiPort}/payments-summary?${q}`);
+      if (!res.ok) throw new Error(`summary via API: HTTP ${res.status}`);
+      return await res.json();
+    };
+
+    let loaded = 0;
+    for (const size of sizes) {
+      log(`summary: loading to ${size.toLocaleString("en-US")} rows…`);
+      const loadMs = await loadRows(sql, size - loaded);
+      loaded = size;
+      const [sizes_] = await sql<{ table_mb: string; index_mb: string }[]>`
+        select round(pg_table_size('processed_payments') / 1048576.0, 1) as table_mb,
+               round(pg_indexes_size('processed_payments') / 1048576.0, 1) as index_mb`;
+      const full = await timeIt(runs, () => summarize(sql, day.from, day.to));
+      const win = await timeIt(runs, () => summarize(sql, window10s.from, window10s.to));
+      const apiFull = await timeIt(runs, () => viaApi(day));
+      const apiWin = await timeIt(runs, () => viaApi(window10s));
+      const totals = await summarize(sql, day.from, day.to);
+      const count = [...totals.values()].reduce((a, t) => a + t.totalRequests, 0n);
+      if (count !== BigInt(size)) throw new Error(`expected ${size} rows in range, got ${count}`);
+      const row: SummaryRow = {
+        rows: size,
+        loadSeconds: round(loadMs / 1000, 1),
+        tableMiB: Number(sizes_.table_mb),
+        indexMiB: Number(sizes_.index_mb),
+        fullDayMs: { store: round(median(full)), api: round(median(apiFull)) },
+        window10sMs: { store: round(median(win)), api: round(median(apiWin)) },
+        fullDayPlan: await scanNode(sql, day.from, day.to),
+        window10sPlan: await scanNode(sql, window10s.from, window10s.to),
+      };
+      log(`summary: ${JSON.stringify(row)}`);
+      rows.push(row);
+    }
+  } finally {
+    await api?.stop();
+    await sql.end();
+    await db.close({ drop: Deno.env.get("KEEP_BENCH_DB") !== "1" });
+  }
+  return { runs, statistic: "median", rows };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+try {
+  if (parts.some((p) => p !== "summary")) await stackParts(await ensureK6());
+  if (parts.includes("summary")) results.summary = await summaryPart();
+} finally {
+  rmSync(tmpDir, { recursive: true, force: true });
+}
+
+const out = join(resultsRoot, `queue-${timestamp(startedAt)}.json`);
+writeFileSync(out, JSON.stringify(results, null, 2));
+
+// The figures, readably.
+const lines = [
+  "",
+  `queue benchmarks — ${describeMachine(machine)}`,
+  `API SYNCHRONOUS_COMMIT ${results.apiSynchronousCommit}; Postgres ${
+    JSON.stringify(results.postgres)
+  }`,
+];
+const fmtRow = (label: string, f: K6Figures) => {
+  const cols = [
+    label.padEnd(14),
+    `ok/s ${String(f.achievedPerSec).padStart(5)}`,
+    `err ${String(f.errorPct).padStart(5)} %`,
+    `dropped ${String(f.droppedIterations).padStart(6)}`,
+    `p50 ${f.p50} p90 ${f.p90} p99 ${f.p99} max ${f.max} ms`,
+  ];
+  return `  ${cols.join("  ")}\n${" ".repeat(18)}${describeCores(f.cpu, f.cores)}`;
+};
+const describeCores = (cpu: CpuUsage, cores: Record<string, number>) =>
+  `CPU cores: ${
+    Object.entries(cores).map(([k, v]) => `${k} ${v}`).join(", ")
+  } (machine ${cpu.busyPct} % busy, steal ${cpu.stealPct} %)`;
+if (results.ack) {
+  const a = results.ack as { duration: string; rows: K6Figures[] };
+  lines.push(`ack latency (open model, ${a.duration} per rate, through HAProxy):`);
+  for (const r of a.rows) lines.push(fmtRow(`${r.target} req/s`, r));
+}
+if (results.max) {
+  const m = results.max as Awaited<ReturnType<typeof maxPart>>;
+  lines.push(`max ingest (closed loop, ${m.duration} per step):`);
+  for (const r of m.rows) lines.push(fmtRow(`${r.vus} users`, r));
+  lines.push(
+    `  → max sustained with < 1 % errors: ${m.maxSustainedPerSec} req/s (${m.atVus} users)`,
+  );
+}
+if (results.drain) {
+  const d = results.drain as Awaited<ReturnType<typeof drainPart>>;
+  lines.push(
+    `drain: ${d.n} queued → empty in ${d.elapsedMs} ms = ${d.perSec} payments/s ` +
+      `(first settled after ${d.firstSettledMs} ms; ${d.settled} settled, ${d.settledDefault} default)`,
+    `  ${describeCores(d.cpu, d.cores)}`,
+  );
+}
+if (results.summary) {
+  const s = results.summary as Awaited<ReturnType<typeof summaryPart>>;
+  lines.push(
+    `summary latency (median of ${s.runs}; store = summarize(), api = GET via one instance):`,
+  );
+  for (const r of s.rows) {
+    lines.push(
+      `  ${
+        String(r.rows).padStart(9)
+      } rows: full day ${r.fullDayMs.store} / ${r.fullDayMs.api} ms ` +
+        `(${r.fullDayPlan.node}), 10 s window ${r.window10sMs.store} / ${r.window10sMs.api} ms ` +
+        `(${r.window10sPlan.node}); table ${r.tableMiB} MiB + indexes ${r.indexMiB} MiB`,
+    );
+  }
+}
+lines.push(`saved ${out}`);
+console.log(lines.join("\n"));
