@@ -186,7 +186,7 @@ Deno.test("slower than the client timeout, then 422 on retry: never sent to the 
 // again — stuck in the queue forever (lag), and the fallback is never used again either.
 Deno.test({
   name: "an unknown outcome at the fallback is resolved after the default recovers",
-  ignore: true,
+  ignore: false,
   fn: async () => {
     await withHostileStack({ FALLBACK_AFTER_MS: "0" }, async (stack) => {
       await configure(stack.processors.default, 0, true);
@@ -281,17 +281,24 @@ Deno.test({
     await withHostileStack({ FALLBACK_AFTER_MS: "300" }, async (stack) => {
       await configure(stack.processors.default, 0, true);
       const log = await postAll(stack.urls, 20);
-      await waitUntil("all twenty met the failing default", async () => {
+      // Whatever met the failing default stays with it; the rest (those claimed once the
+      // instances knew of the failure) may go to the fallback after FALLBACK_AFTER_MS.
+      await waitUntil("only payments attempted at the default are left", async () => {
         const [r] = await db.sql`select count(*)::int as n from payment_queue
-          where processor = 1 and attempts > 0`;
-        return r.n === 20;
+          where processor is distinct from 1 or attempts = 0`;
+        return r.n === 0;
       });
-      // Well past FALLBACK_AFTER_MS: none of them may have gone to the fallback.
+      const [met] = await db.sql`select count(*)::int as n from payment_queue`;
+      assert.ok(met.n > 0, "some payment should have met the failing default");
+      // Well past FALLBACK_AFTER_MS: none of those may have gone to the fallback.
       await sleep(1_000);
-      assert.equal((await processorSummary(stack.processors.fallback)).totalRequests, 0);
+      assert.equal(
+        (await processorSummary(stack.processors.fallback)).totalRequests,
+        20 - met.n,
+      );
       await configure(stack.processors.default, 0, false);
       const report = await audit("500 then the default again", stack, log);
-      assert.equal(report.settled.default, 20);
+      assert.equal(report.settled.default, met.n);
     });
   },
 });
@@ -305,7 +312,7 @@ Deno.test({
 // twice) or to the default with a new requestedAt (books disagree on sub-ranges).
 Deno.test({
   name: "a processor that records, then stops listening mid-answer: still processed once",
-  ignore: true,
+  ignore: false,
   fn: async () => {
     await withHostileStack(
       { FALLBACK_AFTER_MS: "0", PROCESSOR_TIMEOUT_MS: "3000" },
@@ -338,7 +345,7 @@ Deno.test({
 // without idle connection reuse, or one connection per call).
 Deno.test({
   name: "a call recorded, its answer lost, its silent repeat refused with 500: still once",
-  ignore: true,
+  ignore: false,
   fn: async () => {
     await withHostileStack(
       { FALLBACK_AFTER_MS: "0", PROCESSOR_TIMEOUT_MS: "3000" },
@@ -378,7 +385,7 @@ Deno.test({
 // an unknown outcome (or was taken over from a crashed holder) must stay pinned until a 200/422.
 Deno.test({
   name: "a 500 on the retry after a timeout does not free the attempt",
-  ignore: true,
+  ignore: false,
   fn: async () => {
     await withHostileStack(
       { FALLBACK_AFTER_MS: "0", PROCESSOR_TIMEOUT_MS: "200" },
@@ -510,7 +517,7 @@ Deno.test("a storm of 500s, 429s and failures at both processors under steady lo
 // and payments are recorded twice or with another requestedAt.
 Deno.test({
   name: "a storm of every fault at both processors, under load",
-  ignore: true,
+  ignore: false,
   fn: async () => {
     const env = { FALLBACK_AFTER_MS: "0", PROCESSOR_TIMEOUT_MS: "300" };
     await withHostileStack(env, async (stack) => {
@@ -589,7 +596,7 @@ const clientTimeoutMs = 1_500;
 // and bound /health's probe query. This is the fast version of tests/chaos/postgres_restart_test.ts.
 Deno.test({
   name: "Postgres restart under load: prompt 503 while down, prompt recovery, nothing lost",
-  ignore: true,
+  ignore: false,
   fn: async () => {
     // A cluster of its own, stopped and started freely without disturbing the shared one.
     const pg = await startCluster("pg-reliability");
