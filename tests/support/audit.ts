@@ -13,20 +13,20 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { connect, type Sql } from "../../src/db/connect.ts";
+import type { Sql } from "../../src/db/connect.ts";
 import { type LocalPostgres, startLocalPostgres } from "../../src/local/embedded_postgres.ts";
-import { migrate } from "../../src/db/migrate.ts";
 import { type Child, spawnChild, waitForHttp } from "../../src/local/processes.ts";
 import { dataDir, projectRoot } from "../../src/local/project_paths.ts";
 import { ensurePostgresBinDir } from "../../src/local/system_packages.ts";
 import { formatCents } from "../../src/money.ts";
-import { type Simulator, startSimulator } from "../../src/simulator/server.ts";
+import type { Simulator } from "../../src/simulator/server.ts";
 import { createTestDatabase, type TestDatabase } from "./db.ts";
 import {
   freePort,
   type Processors,
   processorSummary,
   serviceSummary,
+  startProcessors,
   token,
   type Totals,
 } from "./stack.ts";
@@ -34,25 +34,8 @@ import {
 // ─── Databases and instances ────────────────────────────────────────────────────────────────
 
 /** A fresh, migrated database on the server `serverUrl` names; `drop()` removes it. */
-export async function createDatabaseOn(serverUrl: string, label: string) {
-  const name = `rel_${label}_${crypto.randomUUID().slice(0, 8)}`.replace(/[^a-z0-9_]/g, "_");
-  const admin = connect(serverUrl, { max: 1 });
-  await admin.unsafe(`create database ${name}`);
-  await admin.end();
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const sql = connect(url.toString(), { max: 4 });
-  await migrate(sql);
-  return {
-    url: url.toString(),
-    sql,
-    async drop() {
-      await sql.end({ timeout: 5 });
-      const admin = connect(serverUrl, { max: 1 });
-      await admin.unsafe(`drop database if exists ${name} with (force)`);
-      await admin.end();
-    },
-  };
+export function createDatabaseOn(serverUrl: string, label: string) {
+  return createTestDatabase(label, serverUrl);
 }
 
 /**
@@ -148,27 +131,8 @@ export async function killHard(instance: InstanceProcess): Promise<void> {
 // ─── Processors with fault switches ─────────────────────────────────────────────────────────
 
 /** Both simulators with their test-only fault switches (src/simulator/faults.ts) enabled. */
-export async function startHostileProcessors(): Promise<Processors> {
-  const def = await startSimulator({
-    port: 0,
-    transactionFee: 0.05,
-    initialToken: token,
-    faults: true,
-  });
-  const fb = await startSimulator({
-    port: 0,
-    transactionFee: 0.15,
-    initialToken: token,
-    faults: true,
-  });
-  return {
-    default: def,
-    fallback: fb,
-    close: async () => {
-      await def.close();
-      await fb.close();
-    },
-  };
+export function startHostileProcessors(): Promise<Processors> {
+  return startProcessors(true);
 }
 
 export interface FaultSetting {

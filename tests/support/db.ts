@@ -15,12 +15,16 @@ export function serverUrl(): string {
   return url;
 }
 
-export async function createTestDatabase(label: string): Promise<TestDatabase> {
+/** A fresh, migrated database on `server` (default: DATABASE_URL's); `drop()` removes it. */
+export async function createTestDatabase(
+  label: string,
+  server: string = serverUrl(),
+): Promise<TestDatabase> {
   const name = `test_${label}_${crypto.randomUUID().slice(0, 8)}`.replace(/[^a-z0-9_]/g, "_");
-  const admin = connect(serverUrl(), { max: 1 });
+  const admin = connect(server, { max: 1 });
   await admin.unsafe(`create database ${name}`);
   await admin.end();
-  const url = new URL(serverUrl());
+  const url = new URL(server);
   url.pathname = `/${name}`;
   const sql = connect(url.toString(), { max: 4 });
   await migrate(sql);
@@ -28,8 +32,8 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
     url: url.toString(),
     sql,
     async drop() {
-      await sql.end();
-      const admin = connect(serverUrl(), { max: 1 });
+      await sql.end({ timeout: 5 });
+      const admin = connect(server, { max: 1 });
       await admin.unsafe(`drop database if exists ${name} with (force)`);
       await admin.end();
     },

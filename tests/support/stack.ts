@@ -22,9 +22,10 @@ export interface Processors {
   close(): Promise<void>;
 }
 
-export async function startProcessors(): Promise<Processors> {
-  const def = await startSimulator({ port: 0, transactionFee: 0.05, initialToken: token });
-  const fb = await startSimulator({ port: 0, transactionFee: 0.15, initialToken: token });
+/** Both simulators; `faults` enables their test-only fault switches (src/simulator/faults.ts). */
+export async function startProcessors(faults = false): Promise<Processors> {
+  const def = await startSimulator({ port: 0, transactionFee: 0.05, initialToken: token, faults });
+  const fb = await startSimulator({ port: 0, transactionFee: 0.15, initialToken: token, faults });
   return {
     default: def,
     fallback: fb,
