@@ -34,6 +34,8 @@ export interface Config {
   adminToken?: string;
   logLevel: "debug" | "info" | "warn" | "error";
   logFormat: "json" | "pretty";
+  /** Time every request into the latency histogram (the counters are always kept). */
+  requestMetrics: boolean;
 }
 
 export class ConfigError extends Error {
@@ -154,6 +156,8 @@ export function readConfig(env: Env = Deno.env.toObject()): Config {
     logLevel: r.choice("LOG_LEVEL", "info", ["debug", "info", "warn", "error"] as const),
     // JSON for machines; `deno task dev` asks for the readable form.
     logFormat: r.choice("LOG_FORMAT", "json", ["json", "pretty"] as const),
+    // On by default; "off" exists to measure what the histogram costs on the ack path.
+    requestMetrics: r.choice("REQUEST_METRICS", "on", ["on", "off"] as const) === "on",
   };
   if (config.retryMaxMs < config.retryBaseMs) r.errors.push("RETRY_MAX_MS must be ≥ RETRY_BASE_MS");
   if (r.errors.length) {

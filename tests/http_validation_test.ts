@@ -225,6 +225,23 @@ Deno.test("a payment past its intake deadline is refused with 503 and not stored
   assert.equal(await rowCount(), before);
 });
 
+Deno.test("REQUEST_METRICS off: requests are not timed, counters still count", async () => {
+  const quietMetrics = createServiceMetrics();
+  const quiet = createHandler({ ...base, metrics: quietMetrics, requestMetrics: false });
+  const res = await quiet(
+    new Request("http://svc/payments", {
+      method: "POST",
+      body: JSON.stringify({ correlationId: id(), amount: 2 }),
+      headers: { "content-type": "application/json" },
+    }),
+  );
+  assert.equal(res.status, 202);
+  await res.body?.cancel();
+  const text = await quietMetrics.registry.render();
+  assert.doesNotMatch(text, /http_request_duration_seconds_count\{/);
+  assert.match(text, /payments_accepted_total\{result="created"\} 1/);
+});
+
 Deno.test("health is 200 while Postgres answers", async () => {
   const res = await handle(new Request("http://svc/health"));
   assert.equal(res.status, 200);

@@ -17,6 +17,7 @@ export interface AppDeps {
   maxBodyBytes: number;
   maxAmountCents: bigint;
   intakeDeadlineMs: number;
+  requestMetrics?: boolean;
   adminToken?: string;
   metrics: ServiceMetrics;
 }
@@ -42,6 +43,7 @@ export function createHandler(deps: AppDeps): Handler {
     } catch (err) {
       res = errorResponse(err, deps.log, req.headers.get("x-request-id"));
     }
+    if (deps.requestMetrics === false) return res;
     // Unknown paths share one label so a scan cannot grow the series without bound.
     const label = url.pathname in routes ? url.pathname : "other";
     duration.labels(req.method, label, String(res.status))
