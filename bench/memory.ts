@@ -19,6 +19,7 @@
 // same few cores, who burns the CPU is the first suspect for a bad latency tail.
 import { readdirSync, readFileSync } from "node:fs";
 import { type CpuSnapshot, cpuSnapshot, cpuUsageSince } from "./machine.ts";
+import type { Stack } from "../src/local/stack.ts";
 
 export interface GroupSpec {
   name: string;
@@ -302,4 +303,27 @@ export function formatMemory(report: MemoryReport): string {
     `   (limit 350 MB = 333.8 MiB)`,
     `  (${report.samples} samples, 1/s, over ${report.wallSeconds} s; "cores" = CPU s / wall s)`,
   ].join("\n");
+}
+
+/**
+ * The process groups of a running stack: each child (the simulators outside the 350 MB budget,
+ * as in the challenge) and the Postgres processes serving the stack's database.
+ */
+export function stackGroups(stack: Stack): GroupSpec[] {
+  const groups: GroupSpec[] = stack.children.map((c) => ({
+    name: c.name,
+    rootPid: c.pid,
+    budget: !c.name.startsWith("processor"),
+  }));
+  const dbUrl = new URL(stack.databaseUrl);
+  const postmaster = findPostmaster(Number(dbUrl.port || 5432));
+  if (postmaster) {
+    groups.push({
+      name: "postgres",
+      rootPid: postmaster,
+      budget: true,
+      filter: postgresDatabaseFilter(dbUrl.pathname.slice(1) || "postgres"),
+    });
+  } else console.error("[bench] !!! postmaster not found: Postgres memory is not counted");
+  return groups;
 }

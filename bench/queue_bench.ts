@@ -27,7 +27,7 @@ import {
   describeMachine,
   machineInfo,
 } from "./machine.ts";
-import { findPostmaster, type GroupSpec, MemorySampler, postgresDatabaseFilter } from "./memory.ts";
+import { MemorySampler, stackGroups } from "./memory.ts";
 import { resultsRoot, timestamp } from "./paths.ts";
 
 const allParts = ["ack", "max", "drain", "summary"] as const;
@@ -114,21 +114,7 @@ interface K6Figures {
  * step: the machine is shared, and a step that found it busy with other work is not comparable.
  */
 function startCpuAccounting(stack: Stack, k6Pid?: number) {
-  const groups: GroupSpec[] = stack.children.map((c) => ({
-    name: c.name,
-    rootPid: c.pid,
-    budget: true,
-  }));
-  const dbUrl = new URL(stack.databaseUrl);
-  const postmaster = findPostmaster(Number(dbUrl.port || 5432));
-  if (postmaster) {
-    groups.push({
-      name: "postgres",
-      rootPid: postmaster,
-      budget: true,
-      filter: postgresDatabaseFilter(dbUrl.pathname.slice(1) || "postgres"),
-    });
-  }
+  const groups = stackGroups(stack);
   if (k6Pid) groups.push({ name: "k6", rootPid: k6Pid, budget: false });
   const sampler = new MemorySampler(groups);
   const before = cpuSnapshot();

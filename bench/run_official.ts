@@ -27,14 +27,7 @@ import {
   describeMachine,
   machineInfo,
 } from "./machine.ts";
-import {
-  findPostmaster,
-  formatMemory,
-  type GroupSpec,
-  type MemoryReport,
-  MemorySampler,
-  postgresDatabaseFilter,
-} from "./memory.ts";
+import { formatMemory, type MemoryReport, MemorySampler, stackGroups } from "./memory.ts";
 import { resultsRoot, timestamp } from "./paths.ts";
 import { formatTimeline, latencyTimeline, type Slice } from "./timeline.ts";
 
@@ -128,21 +121,7 @@ try {
 
   let sampler: MemorySampler | undefined;
   if (stack) {
-    const groups: GroupSpec[] = stack.children.map((c) => ({
-      name: c.name,
-      rootPid: c.pid,
-      budget: !c.name.startsWith("processor"),
-    }));
-    const dbUrl = new URL(stack.databaseUrl);
-    const postmaster = findPostmaster(Number(dbUrl.port || 5432));
-    if (postmaster) {
-      groups.push({
-        name: "postgres",
-        rootPid: postmaster,
-        budget: true,
-        filter: postgresDatabaseFilter(dbUrl.pathname.slice(1) || "postgres"),
-      });
-    } else console.error("[bench] !!! postmaster not found: Postgres memory is not counted");
+    const groups = stackGroups(stack);
     groups.push({ name: "k6 (load generator)", rootPid: run.pid, budget: false });
     sampler = new MemorySampler(groups);
     sampler.start();

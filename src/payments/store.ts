@@ -1,4 +1,5 @@
 // Every statement on the payment tables (sql/001_payments.sql), one function each.
+import type postgres from "postgres";
 import type { Sql } from "../db/connect.ts";
 
 export const pendingChannel = "payments_pending";
@@ -86,8 +87,22 @@ export async function notifyPending(sql: Sql): Promise<void> {
 /**
  * Leases up to `limit` due rows. The CTE locks exactly the chosen rows (a plain IN-subquery
  * can update more than the limit), and each row keeps any attempt already in progress.
+ * The claim is always committed durably, whatever SYNCHRONOUS_COMMIT says for the
+ * acknowledgement: the processor is called right after, so a claim lost in a Postgres crash
+ * would let the same payment be sent again with another requestedAt (one fsync per batch, off
+ * the acknowledgement path).
  */
 export async function claimBatch(sql: Sql, req: ClaimRequest): Promise<ClaimedPayment[]> {
+  return await sql.begin(async (tx) => {
+    await tx`set local synchronous_commit = on`;
+    return await claimRows(tx, req);
+  }) as ClaimedPayment[];
+}
+
+async function claimRows(
+  sql: Sql | postgres.TransactionSql,
+  req: ClaimRequest,
+): Promise<ClaimedPayment[]> {
   const rows = await sql<
     {
       correlation_id: string;

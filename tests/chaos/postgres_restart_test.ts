@@ -134,19 +134,11 @@ async function outagesUnderLoad(synchronousCommit: "on" | "off") {
   }
 }
 
-// DEFECT: with SYNCHRONOUS_COMMIT=off a Postgres crash does not only lose the last acknowledged
-// payments (documented): the books disagree for good. Measured (6 crashes in 60 s): 3
-// acknowledged payments lost (expected with off) and 5 payments whose processor holds another
-// requestedAt than our ledger (e.g. 17:34:31.x there, 17:34:33.430 here), so sub-range
-// summaries differ. Cause: the claim that pins an attempt (processor, requestedAt) commits
-// asynchronously and the worker calls the processor at once, before that WAL is flushed; the
-// crash erases the claim, the row is claimed again with a new requestedAt and settled by the
-// 422. For the same reason a payment whose insert is lost can stay recorded at a processor.
-// Suggested fix: make the claim durable before the call (`set local synchronous_commit = on`
-// in the claim's transaction; its flush also covers every earlier insert): one fsync per claim
-// batch, off the acknowledgement path. Un-ignore once fixed.
+// With SYNCHRONOUS_COMMIT=off a Postgres crash may lose the last acknowledged payments
+// (documented), but never make the books disagree: the claim that pins an attempt is committed
+// durably before the processor is called (src/payments/store.ts claimBatch). Before that fix
+// (6 crashes in 60 s): 5 payments whose processor held another requestedAt than our ledger.
 Deno.test({
   name: "SYNCHRONOUS_COMMIT=off, Postgres crashes: recent acks may be lost, books still agree",
-  ignore: true,
   fn: () => outagesUnderLoad("off"),
 });
