@@ -106,8 +106,8 @@ export function readConfig(env: Env = Deno.env.toObject()): Config {
     socketPath: r.optional("SOCKET_PATH"),
     instanceId: r.string("INSTANCE_ID", `${Deno.hostname()}-${Deno.pid}`),
     databaseUrl: r.url("DATABASE_URL"),
-    // Two instances × 10 stays far below Postgres' max_connections, and measured ingest
-    // stops improving past a handful of connections on 2 cores (bench/README.md).
+    // Two instances × (10 + 1 LISTEN) fit compose's max_connections of 30. Not yet tuned by
+    // measurement: intake uses at most 4 at once (src/payments/intake.ts), workers 2-3.
     dbPoolMax: r.int("DB_POOL_MAX", 10, 2, 200),
     // Default "off": the ack then costs no fsync; an instance crash still loses nothing, a
     // Postgres crash can lose the last ~3 × wal_writer_delay of acknowledged payments.
