@@ -5,6 +5,7 @@ import { formatCents } from "../money.ts";
 import type { Intake } from "../payments/intake.ts";
 import type { ServiceMetrics } from "../metrics/service_metrics.ts";
 import { exposition } from "../metrics/registry.ts";
+import { ledgerLabel, ledgerPrefix, routeLedger } from "../ledger/routes.ts";
 import { purgePayments, summarize } from "../payments/store.ts";
 import { readJsonBody } from "./body.ts";
 import { errorResponse, HttpError, jsonResponse } from "./errors.ts";
@@ -45,7 +46,7 @@ export function createHandler(deps: AppDeps): Handler {
     }
     if (deps.requestMetrics === false) return res;
     // Unknown paths share one label so a scan cannot grow the series without bound.
-    const label = url.pathname in routes ? url.pathname : "other";
+    const label = url.pathname in routes ? url.pathname : ledgerLabel(url.pathname) ?? "other";
     duration.labels(req.method, label, String(res.status))
       .observe((performance.now() - started) / 1000);
     return res;
@@ -58,6 +59,8 @@ async function route(
   deps: AppDeps,
   started: number,
 ): Promise<Response> {
+  // The 2024/Q1 accounts ledger: ids in the path, so dispatched by prefix (src/ledger/).
+  if (url.pathname.startsWith(ledgerPrefix)) return await routeLedger(req, url, deps);
   const allowed = routes[url.pathname];
   if (!allowed) throw new HttpError(404, `no route for ${url.pathname}`);
   if (!allowed.includes(req.method)) {
