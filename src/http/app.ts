@@ -6,6 +6,11 @@ import type { Intake } from "../payments/intake.ts";
 import type { ServiceMetrics } from "../metrics/service_metrics.ts";
 import { exposition } from "../metrics/registry.ts";
 import { ledgerLabel, ledgerPrefix, routeLedger } from "../ledger/routes.ts";
+import {
+  createOperatorRoutes,
+  isOperatorPath,
+  operatorRouteLabel,
+} from "../console/operator_routes.ts";
 import { purgePayments, summarize } from "../payments/store.ts";
 import { readJsonBody } from "./body.ts";
 import { errorResponse, HttpError, jsonResponse } from "./errors.ts";
@@ -35,18 +40,23 @@ const routes: Record<string, string[]> = {
 
 export function createHandler(deps: AppDeps): Handler {
   const duration = deps.metrics.httpRequestDuration;
+  // GET /payments/{id} and the console (src/console/), each under a path prefix.
+  const operator = createOperatorRoutes(deps);
   return async (req) => {
     const started = performance.now();
     const url = new URL(req.url);
     let res: Response;
     try {
-      res = await route(req, url, deps, Date.now());
+      res = isOperatorPath(url.pathname)
+        ? await operator(req, url)
+        : await route(req, url, deps, Date.now());
     } catch (err) {
       res = errorResponse(err, deps.log, req.headers.get("x-request-id"));
     }
     if (deps.requestMetrics === false) return res;
     // Unknown paths share one label so a scan cannot grow the series without bound.
-    const label = url.pathname in routes ? url.pathname : ledgerLabel(url.pathname) ?? "other";
+    const label = url.pathname in routes ? url.pathname : ledgerLabel(url.pathname) ??
+      operatorRouteLabel(url.pathname) ?? "other";
     duration.labels(req.method, label, String(res.status))
       .observe((performance.now() - started) / 1000);
     return res;

@@ -1,0 +1,150 @@
+// The statements only the console needs, one function each, all read-only. The queue, attempts,
+// settled totals and health sections reuse the status view's statements
+// (src/status/status_store.ts) so the console and `deno task status` count the same way.
+import type postgres from "postgres";
+import type { ProcessorId } from "../payments/store.ts";
+
+type Queryable = postgres.ISql;
+
+/** Payments accepted, and settled per processor, in one second (epoch seconds). */
+export interface FlowSecond {
+  second: number;
+  accepted: number;
+  settled: Record<ProcessorId, number>;
+}
+
+/**
+ * Per-second counts from `fromSecond` (epoch seconds) on, through the BRIN indexes on
+ * received_at and settled_at (sql/004): each call reads only the tail of both tables, so the
+ * console asks for the few seconds it has not seen yet, not the whole window every time.
+ */
+export async function readFlow(sql: Queryable, fromSecond: number): Promise<FlowSecond[]> {
+  const rows = await sql<{ second: string; processor: number; n: string }[]>`
+    select floor(extract(epoch from received_at))::int8 as second, 0 as processor, count(*) as n
+    from payments
+    where received_at >= to_timestamp(${fromSecond})
+    group by 1
+    union all
+    select floor(extract(epoch from settled_at))::int8, processor, count(*)
+    from processed_payments
+    where settled_at >= to_timestamp(${fromSecond})
+    group by 1, 2`;
+  const bySecond = new Map<number, FlowSecond>();
+  for (const r of rows) {
+    const second = Number(r.second);
+    let entry = bySecond.get(second);
+    if (!entry) {
+      entry = { second, accepted: 0, settled: { 1: 0, 2: 0 } };
+      bySecond.set(second, entry);
+    }
+    if (r.processor === 0) entry.accepted += Number(r.n);
+    else entry.settled[r.processor as ProcessorId] += Number(r.n);
+  }
+  return [...bySecond.values()].sort((a, b) => a.second - b.second);
+}
+
+export interface PendingPayment {
+  correlationId: string;
+  amountCents: bigint;
+  ageSeconds: number;
+  processor: ProcessorId | null;
+  attempts: number;
+  leased: boolean;
+  due: boolean;
+  lastOutcome: string | null;
+}
+
+/**
+ * The oldest payments not yet settled, in flight ones included (they are pending too; the
+ * state column tells them apart). The queue is small except during an outage, when it is
+ * exactly what this list is for; each row's acceptance time is a primary-key probe.
+ */
+export async function readOldestPending(sql: Queryable, limit: number): Promise<PendingPayment[]> {
+  const rows = await sql<
+    {
+      correlation_id: string;
+      amount_cents: string;
+      age: string;
+      processor: ProcessorId | null;
+      attempts: number;
+      leased: boolean;
+      due: boolean;
+      last_outcome: string | null;
+    }[]
+  >`
+    select q.correlation_id, q.amount_cents, extract(epoch from now() - p.received_at) as age,
+      q.processor, q.attempts, q.lease_owner is not null as leased, q.visible_at <= now() as due,
+      q.last_outcome
+    from payment_queue q
+    join payments p on p.correlation_id = q.correlation_id
+    order by p.received_at, q.correlation_id
+    limit ${limit}`;
+  return rows.map((r) => ({
+    correlationId: r.correlation_id,
+    amountCents: BigInt(r.amount_cents),
+    ageSeconds: Math.max(0, Number(r.age)),
+    processor: r.processor,
+    attempts: r.attempts,
+    leased: r.leased,
+    due: r.due,
+    lastOutcome: r.last_outcome,
+  }));
+}
+
+export interface LatestAttempt {
+  processor: ProcessorId;
+  ageSeconds: number;
+}
+
+/**
+ * Where the newest attempt went: new attempts are stamped with the claim's requestedAt, so the
+ * newest one, queued or settled, shows where the instances send new payments now. A backward
+ * scan of the ledger's requested_at index, and the queue (small).
+ */
+export async function readLatestAttempt(sql: Queryable): Promise<LatestAttempt | undefined> {
+  const [row] = await sql<{ processor: ProcessorId; age: string }[]>`
+    select processor, extract(epoch from now() - requested_at) as age from (
+      (select processor, requested_at from processed_payments order by requested_at desc limit 1)
+      union all
+      (select processor, requested_at from payment_queue where requested_at is not null
+        order by requested_at desc limit 1)
+    ) latest
+    order by requested_at desc
+    limit 1`;
+  return row ? { processor: row.processor, ageSeconds: Number(row.age) } : undefined;
+}
+
+/** Queued payments in each state of src/console/payment_state.ts, counted the same way. */
+export interface StateCounts {
+  queued: number;
+  inFlight: number;
+  retrying: number;
+  pinned: number;
+  total: number;
+}
+
+export async function readStateCounts(sql: Queryable): Promise<StateCounts> {
+  // "retrying": the last outcome is a status classifyStatus calls not_processed (5xx, 429).
+  const [row] = await sql<
+    { queued: string; in_flight: string; retrying: string; pinned: string; total: string }[]
+  >`
+    select
+      count(*) filter (where processor is null) as queued,
+      count(*) filter (where processor is not null and leased and not due) as in_flight,
+      count(*) filter (where processor is not null and not leased and definite) as retrying,
+      count(*) filter (where processor is not null
+        and ((leased and due) or (not leased and not definite))) as pinned,
+      count(*) as total
+    from (
+      select processor, lease_owner is not null as leased, visible_at <= now() as due,
+        coalesce(last_outcome ~ '^([5-9][0-9][0-9]|429)$', false) as definite
+      from payment_queue
+    ) q`;
+  return {
+    queued: Number(row.queued),
+    inFlight: Number(row.in_flight),
+    retrying: Number(row.retrying),
+    pinned: Number(row.pinned),
+    total: Number(row.total),
+  };
+}
