@@ -72,3 +72,23 @@ export async function ensureHaproxy(): Promise<string | undefined> {
   }
   return findOnPath("haproxy");
 }
+
+const chromiumPath = "/usr/bin/chromium";
+
+/**
+ * Debian's chromium for the console's browser test, installed with apt as root when missing.
+ * Never a browser build downloaded by a tool: playwright-core drives this one.
+ */
+export async function ensureChromium(): Promise<string> {
+  if (existsSync(chromiumPath)) return chromiumPath;
+  if (!isRoot()) {
+    throw new MissingProgramError(
+      `${chromiumPath} not found. Install it with:\n  sudo apt-get install -y chromium`,
+    );
+  }
+  await aptInstall("chromium");
+  if (!existsSync(chromiumPath)) {
+    throw new MissingProgramError(`apt installed chromium but ${chromiumPath} is missing`);
+  }
+  return chromiumPath;
+}

@@ -38,10 +38,22 @@ function makeChart(data) {
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(5, max * 1.1)] } },
     axes: [{}, { label: "payments / s", size: 60 }],
     series: [
-      {},
-      { label: "accepted", stroke: "#6b7385", width: 1.5 },
-      { label: "settled · default", stroke: "#1f9d55", fill: "rgba(31,157,85,0.12)", width: 2 },
-      { label: "settled · fallback", stroke: "#d64545", fill: "rgba(214,69,69,0.12)", width: 2 },
+      { label: "time" },
+      { label: "accepted", stroke: "#6b7385", points: { show: false }, width: 1.5 },
+      {
+        label: "settled · default",
+        stroke: "#1f9d55",
+        points: { show: false },
+        fill: "rgba(31,157,85,0.12)",
+        width: 2,
+      },
+      {
+        label: "settled · fallback",
+        stroke: "#d64545",
+        points: { show: false },
+        fill: "rgba(214,69,69,0.12)",
+        width: 2,
+      },
     ],
   };
   const chart = new uPlot(options, chartData(data), el);
@@ -51,9 +63,14 @@ function makeChart(data) {
   return chart;
 }
 
+// The window is 5 minutes; a service that started a moment ago shows its last minute at least,
+// not minutes of zeros before its first payment.
 function chartData(data) {
   const c = data.chart;
-  return [c.seconds, c.accepted, c.settledDefault, c.settledFallback];
+  const series = [c.accepted, c.settledDefault, c.settledFallback];
+  const first = c.seconds.findIndex((_, i) => series.some((s) => s[i] > 0));
+  const start = first < 0 ? 0 : Math.max(0, Math.min(first - 5, c.seconds.length - 60));
+  return [c.seconds, ...series].map((s) => s.slice(start));
 }
 
 function fillRows(tbody, rows) {
@@ -115,18 +132,17 @@ function renderHealth(health, routing) {
     ]),
   );
   const p = $("#routing");
-  const recent = routing.latestAgoSeconds !== null && routing.latestAgoSeconds < 5;
-  if (recent) {
-    p.textContent = `New attempts go to the ${routing.latestProcessor} processor ` +
-      `(latest ${duration(routing.latestAgoSeconds)} ago).`;
-  } else if (routing.defaultFailing) {
-    p.textContent = "No new attempts: the default is failing; payments wait for it " +
-      "(the fallback takes over after FALLBACK_AFTER_MS).";
+  const latest = routing.latestProcessor === null
+    ? "no attempt yet"
+    : `the latest went to the ${routing.latestProcessor} processor ` +
+      `${duration(routing.latestAgoSeconds)} ago`;
+  if (routing.defaultFailing) {
+    p.textContent = "The default is failing: new payments wait for it until it has failed " +
+      `for FALLBACK_AFTER_MS, then go to the fallback; ${latest}.`;
+  } else if (routing.latestAgoSeconds !== null && routing.latestAgoSeconds < 5) {
+    p.textContent = `New attempts go to the ${routing.latestProcessor} processor (${latest}).`;
   } else {
-    p.textContent = routing.latestProcessor
-      ? `Idle; the latest attempt went to the ${routing.latestProcessor} processor ` +
-        `${duration(routing.latestAgoSeconds)} ago.`
-      : "Idle; no attempt yet.";
+    p.textContent = `Idle: ${latest}.`;
   }
 }
 
