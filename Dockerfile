@@ -18,6 +18,9 @@ ENV DENO_DIR=/deno-dir/ \
     DENO_NO_UPDATE_CHECK=1
 WORKDIR /app
 COPY deno.json deno.lock ./
+# The patched postgres.js that deno.json links in place of the registry copy (it needs a
+# node_modules folder, made by the install below and copied with /app).
+COPY vendor/ ./vendor/
 COPY main.ts ./
 COPY src/ ./src/
 COPY sql/ ./sql/

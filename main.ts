@@ -1,6 +1,9 @@
-// Entry point of one API instance: read the configuration, start, stop cleanly on a signal.
+// Entry point of one API instance: read the configuration, start, stop cleanly on a signal,
+// and never live on half-broken after an error nothing caught.
 import { ConfigError, readConfig } from "./src/config.ts";
+import { createLogger } from "./src/log.ts";
 import { startService } from "./src/service.ts";
+import { exitOnUncaught } from "./src/uncaught.ts";
 
 let config;
 try {
@@ -13,7 +16,9 @@ try {
   throw err;
 }
 
-const service = await startService(config);
+const log = createLogger(config.logLevel, { instance: config.instanceId }, config.logFormat);
+exitOnUncaught(log);
+const service = await startService(config, log);
 const shutdown = async () => {
   await service.stop();
   Deno.exit(0);

@@ -97,7 +97,7 @@ async function route(
 async function postPayment(req: Request, deps: AppDeps, started: number): Promise<Response> {
   const payment = parsePayment(await readJsonBody(req, deps.maxBodyBytes), deps.maxAmountCents);
   const result = await deps.intake.accept(payment, started + deps.intakeDeadlineMs);
-  if (result === "expired") {
+  if (result === "expired" || result === "unconfirmed") {
     throw new HttpError(503, "overloaded: the payment was not stored, retry", {
       "retry-after": "1",
     });

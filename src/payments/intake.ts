@@ -4,8 +4,13 @@ import type { Sql } from "../db/connect.ts";
 import { Batcher } from "../batcher.ts";
 import { findAmounts, insertPayments, type NewPayment } from "./store.ts";
 
-/** "expired": not stored, because its deadline passed while it waited for a flush. */
-export type IntakeResult = "created" | "repeat" | "conflict" | "expired";
+/**
+ * "expired": not stored, because its deadline passed while it waited for a flush.
+ * "unconfirmed": the INSERT reported it neither new nor already there, which Postgres cannot
+ * do; seen only when a driver handed a dead connection's query an empty result (see
+ * vendor/postgres/PATCHED.md). Answered like "expired": retrying is safe, as it is idempotent.
+ */
+export type IntakeResult = "created" | "repeat" | "conflict" | "expired" | "unconfirmed";
 
 // Concurrent INSERT statements per instance: a first choice, not yet tuned by measurement;
 // it is below the pool size (DB_POOL_MAX, 10) so claims and settles always find a connection.
@@ -61,6 +66,7 @@ async function storeBatch(sql: Sql, batch: NewPayment[]): Promise<IntakeResult[]
       return "created";
     }
     const amount = created.has(id) ? first.get(id)!.amountCents : stored.get(id);
+    if (amount === undefined) return "unconfirmed";
     return amount === p.amountCents ? "repeat" : "conflict";
   });
 }

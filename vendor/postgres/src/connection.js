@@ -252,6 +252,17 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
   }
 
   function nextWrite(fn) {
+    // PATCH (upstream porsager/postgres#1066, #1154, #1208; fix proposed in #1168, #1176, #1209):
+    // the write deferred by setImmediate can run after closed() dropped the socket. Upstream
+    // dereferences null from a timer, which no caller can catch and which ends the process.
+    // Settle instead: the buffered bytes belong to a dead connection, and the queries waiting
+    // on it are rejected as CONNECTION_CLOSED like any other lost connection.
+    if (socket === null) {
+      nextWriteTimer !== null && clearImmediate(nextWriteTimer)
+      chunk = nextWriteTimer = null
+      error(Errors.connection('CONNECTION_CLOSED', options))
+      return false
+    }
     const x = socket.write(chunk, fn)
     nextWriteTimer !== null && clearImmediate(nextWriteTimer)
     chunk = nextWriteTimer = null
@@ -425,6 +436,9 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
       error(Errors.connection('CONNECTION_DESTROYED', options))
 
     clearImmediate(nextWriteTimer)
+    // PATCH (the teardown half of upstream #1208): forget the cancelled deferred write, or
+    // write() never schedules another one (it only does while nextWriteTimer is null).
+    chunk = nextWriteTimer = null
     if (socket) {
       socket.removeListener('data', data)
       socket.removeListener('connect', connected)
@@ -438,6 +452,11 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
     remaining = 0
     incomings = null
     clearImmediate(nextWriteTimer)
+    // PATCH (upstream #1208, #1223): a pooled connection outlives its socket. Without this
+    // reset its next life never flushes a small write (write() waits for a timer that was
+    // cleared, not reset), would send the dead socket's half-written bytes first, and would
+    // reject its first query with the previous backend's error (e.g. 57P01).
+    chunk = nextWriteTimer = errorResponse = null
     socket.removeListener('data', data)
     socket.removeListener('connect', connected)
     idleTimer.cancel()
@@ -447,10 +466,22 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
     socket.removeAllListeners()
     socket = null
 
-    if (initial)
+    // PATCH (found here under pg_terminate_backend; related to upstream #1223): settle the
+    // query in flight whatever the close looked like, and detach it. Upstream left it attached,
+    // relying on an 'error' event when hadError is true; without one, the connection's next
+    // life resolved that query with the empty result of its start-up, as if it had succeeded
+    // (an INSERT ... RETURNING answered "no rows" without having run). Settling twice is
+    // harmless: a settled promise ignores the second call.
+    if (initial) {
+      // Only the internal array-types query can be in flight while connecting; the user's
+      // first query (initial) is kept and sent after the reconnect, as upstream does.
+      query && queryError(query, Errors.connection('CONNECTION_CLOSED', options, socket))
+      query = null
       return reconnect()
+    }
 
-    !hadError && (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))
+    (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))
+    query = null
     closedTime = performance.now()
     hadError && options.shared.retries++
     delay = (typeof backoff === 'function' ? backoff(options.shared.retries) : backoff) * 1000
@@ -561,7 +592,11 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
 
       if (needsTypes) {
         initial.reserve && (initial = null)
-        return fetchArrayTypes()
+        // PATCH (upstream #1192, #1205, #279): the promise was dropped, so a failed type query
+        // (the backend terminated or the query cancelled during connect) became an unhandled
+        // rejection, which ends the process. The failure is already reported through the
+        // connection's own error and close handling; the next connect fetches the types again.
+        return fetchArrayTypes().catch(() => {})
       }
 
       initial && !initial.reserve && execute(initial)
