@@ -1,10 +1,13 @@
 // The whole service on one machine without Docker: Postgres (project-local unless
 // DATABASE_URL is given), the two processor simulators, two API instances and HAProxy in
-// front, wired exactly like docker-compose.yml but on loopback.
+// front, wired exactly like docker-compose.yml but on loopback. Supervised (supervisor.ts):
+// API instances are restarted, anything else exiting ends the stack.
+import { rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { startLocalPostgres } from "./embedded_postgres.ts";
-import { type Child, spawnChild, waitForHttp } from "./processes.ts";
+import { type Child, waitForHttp } from "./processes.ts";
 import { projectRoot, runDir } from "./project_paths.ts";
+import { Supervisor } from "./supervisor.ts";
 import { ensureHaproxy } from "./system_packages.ts";
 
 export interface StackOptions {
@@ -22,13 +25,24 @@ export interface StackOptions {
   apiHeapMb?: number;
   /** Print children's output (default true). */
   echo?: boolean;
+  /** Project-local cluster to use without a database URL (default: "pg", derived port). */
+  localPostgres?: { name?: string; port?: number };
+  /** Aborting it during start-up stops what was started and rejects (StartAbortedError). */
+  signal?: AbortSignal;
+  /** Children in sessions of their own (see ChildSpec.ownSession): the caller handles signals. */
+  ownSessions?: boolean;
 }
 
 export interface Stack {
   url: string;
   pidDir: string;
   databaseUrl: string;
+  /** The current processes (a restarted instance replaces its entry). */
   children: Child[];
+  /** True when the project-local cluster was already running: stop() leaves it running. */
+  reusedLocalPostgres: boolean;
+  /** Resolves with a message when a process the stack cannot run without has exited. */
+  failed: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -52,17 +66,32 @@ function assertPortsFree(ports: number[]): void {
   }
 }
 
+/**
+ * Starts everything and resolves once HAProxy answers. If a child exits first, or `signal` is
+ * aborted, it stops whatever it started (Postgres included) and rejects at once.
+ */
 export async function startStack(options: StackOptions): Promise<Stack> {
-  const children: Child[] = [];
+  const supervisor = new Supervisor(options.signal);
   let stopPostgres: (() => Promise<void>) | undefined;
+  let reusedLocalPostgres = false;
+  let postmasterPid: number | undefined;
   const deno = Deno.execPath();
   const echo = options.echo ?? true;
   // One folder per stack (named by its public port) so a test stack never touches dev's files.
   const pidDir = join(runDir, `stack-${options.port}`);
   const stop = async () => {
-    for (const child of [...children].reverse()) await child.stop();
+    await supervisor.stop();
     await stopPostgres?.();
+    try {
+      rmdirSync(pidDir); // only when empty: a pid file left behind is worth seeing
+    } catch {
+      // not empty, or never created
+    }
   };
+  const untilReady = (urls: string[], anyStatus = false) =>
+    supervisor.during(
+      Promise.all(urls.map((u) => waitForHttp(u, 20_000, anyStatus, supervisor.startSignal))),
+    );
   try {
     assertPortsFree([
       options.port,
@@ -72,10 +101,19 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     ]);
     let databaseUrl = options.databaseUrl ?? Deno.env.get("DATABASE_URL");
     if (!databaseUrl) {
-      const pg = await startLocalPostgres();
+      // Not raced against an abort: whether this started a server must be known to stop it.
+      const pg = await startLocalPostgres(options.localPostgres);
       databaseUrl = pg.url;
       if (pg.startedHere) stopPostgres = pg.stop;
-      log(`postgres at ${databaseUrl}${pg.startedHere ? "" : " (already running)"}`);
+      reusedLocalPostgres = !pg.startedHere;
+      postmasterPid = pg.pid();
+      log(
+        `postgres at ${databaseUrl}` +
+          (pg.startedHere
+            ? ""
+            : " (already running: it stays up after the stack stops; `deno task pg:stop` stops it)"),
+      );
+      supervisor.throwIfAborted();
     }
 
     const processorUrls = options.simulatorPorts
@@ -87,21 +125,21 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     if (options.simulatorPorts) {
       const fees = ["0.05", "0.15"];
       options.simulatorPorts.forEach((port, i) => {
-        children.push(spawnChild({
+        supervisor.launch({
           name: i === 0 ? "processor-default" : "processor-fallback",
           cmd: deno,
           args: ["run", "-A", join(projectRoot, "src/simulator/main.ts")],
           env: { PORT: String(port), HOSTNAME: "127.0.0.1", TRANSACTION_FEE: fees[i] },
           echo,
           pidDir,
-        }));
+          ownSession: options.ownSessions,
+        });
       });
-      await Promise.all(
-        processorUrls.map((u) => waitForHttp(`${u}/admin/payments-summary`, 20_000, true)),
-      );
+      await untilReady(processorUrls.map((u) => `${u}/admin/payments-summary`), true);
     }
 
     const haproxy = await ensureHaproxy();
+    supervisor.throwIfAborted();
     const apiPorts = haproxy ? options.apiPorts : [options.port, options.apiPorts[1]];
     if (!haproxy) {
       log(
@@ -110,7 +148,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       );
     }
     apiPorts.forEach((port, i) => {
-      children.push(spawnChild({
+      supervisor.launch({
         name: `api${i + 1}`,
         cmd: deno,
         args: [
@@ -130,12 +168,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         },
         echo,
         pidDir,
-      }));
+        ownSession: options.ownSessions,
+        restart: { healthUrl: `http://127.0.0.1:${port}/health` },
+      });
     });
-    await Promise.all(apiPorts.map((p) => waitForHttp(`http://127.0.0.1:${p}/health`)));
+    await untilReady(apiPorts.map((p) => `http://127.0.0.1:${p}/health`));
 
     if (haproxy) {
-      children.push(spawnChild({
+      supervisor.launch({
         name: "haproxy",
         cmd: haproxy,
         args: ["-f", join(projectRoot, "haproxy.cfg"), "-db"],
@@ -147,10 +187,21 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         },
         echo,
         pidDir,
-      }));
-      await waitForHttp(`http://127.0.0.1:${options.port}/health`);
+        ownSession: options.ownSessions,
+      });
+      await untilReady([`http://127.0.0.1:${options.port}/health`]);
     }
-    return { url: `http://127.0.0.1:${options.port}`, pidDir, databaseUrl, children, stop };
+    supervisor.running();
+    if (postmasterPid) supervisor.watchProcess("postgres", postmasterPid);
+    return {
+      url: `http://127.0.0.1:${options.port}`,
+      pidDir,
+      databaseUrl,
+      children: supervisor.children,
+      reusedLocalPostgres,
+      failed: supervisor.failed,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;
