@@ -15,9 +15,9 @@ export function createOperatorRoutes(deps: { sql: Sql; adminToken?: string }) {
   const consoleHandler = createConsoleHandler(deps);
   return async (req: Request, url: URL): Promise<Response> => {
     if (isConsolePath(url.pathname)) return await consoleHandler(req, url);
-    if (req.method !== "GET") {
-      throw new HttpError(405, `${req.method} not allowed on ${url.pathname}`, { allow: "GET" });
-    }
+    // Only GET exists under /payments/; anything else is answered as before the route existed
+    // (404), so POST /payments/<id> stays a "no such route" for clients that mistype the path.
+    if (req.method !== "GET") throw new HttpError(404, `no route for ${url.pathname}`);
     return await getPaymentStatus(deps.sql, url.pathname);
   };
 }
