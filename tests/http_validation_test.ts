@@ -99,7 +99,11 @@ Deno.test("rejects a body over the cap with 413, declared or streamed", async ()
     },
   });
   const streamed = await handle(
-    new Request("http://svc/payments", { method: "POST", body: stream }),
+    new Request("http://svc/payments", {
+      method: "POST",
+      body: stream,
+      headers: { "content-type": "application/json" },
+    }),
   );
   assert.equal(streamed.status, 413);
   assert.ok((await streamed.json()).error);

@@ -6,11 +6,19 @@ import { HttpError } from "./errors.ts";
 export const bodyDeadlineMs = 5_000;
 
 export async function readJsonBody(req: Request, maxBytes: number): Promise<unknown> {
+  // Required, not guessed: both challenges' clients send it, and a body of another type (a
+  // form, say) that happened to parse as JSON would be read as something it is not.
   const type = req.headers.get("content-type");
-  if (type !== null && !/^application\/([\w.+-]*\+)?json\b/i.test(type)) {
+  if (type === null || !/^application\/([\w.+-]*\+)?json\b/i.test(type)) {
     throw new HttpError(415, "content-type must be application/json");
   }
+  // A declared length bounds what req.text() reads (HTTP/1.1 framing ends the body there), so
+  // it must be a plain number within the cap; HAProxy and Deno's server also refuse malformed
+  // ones, this check does not rely on either.
   const declared = req.headers.get("content-length");
+  if (declared !== null && !/^\d{1,15}$/.test(declared)) {
+    throw new HttpError(400, "content-length must be a whole number of bytes");
+  }
   if (declared !== null && Number(declared) > maxBytes) {
     throw new HttpError(413, `body larger than ${maxBytes} bytes`);
   }
