@@ -6,7 +6,11 @@
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { localPostgresState, stopLocalPostgres } from "../src/local/embedded_postgres.ts";
+import {
+  localPostgresState,
+  startLocalPostgres,
+  stopLocalPostgres,
+} from "../src/local/embedded_postgres.ts";
 import { projectRoot, runDir } from "../src/local/project_paths.ts";
 import {
   auditBooks,
@@ -14,7 +18,6 @@ import {
   describeReport,
   probe,
   sleep,
-  startCluster,
   steadyLoad,
   waitUntil,
 } from "./support/audit.ts";
@@ -23,8 +26,13 @@ import { freePort, type Processors } from "./support/stack.ts";
 import type { Simulator } from "../src/simulator/server.ts";
 
 const db = await createTestDatabase("dev_supervision");
-/** A cluster of this file's own for the cases where dev starts Postgres itself. */
+/**
+ * A cluster of this file's own for the cases where dev starts Postgres itself, always on a port
+ * free at that moment: its derived port lies in Linux's ephemeral range, where a client socket
+ * can hold it for minutes.
+ */
 const cluster = "pg-dev-supervision";
+const startOwnCluster = () => startLocalPostgres({ name: cluster, port: freePort() });
 
 interface DevRun {
   url: string;
@@ -311,6 +319,21 @@ devTest(
   },
 );
 
+devTest("an instance that keeps dying is restarted after a growing delay", async () => {
+  const dev = startDev({ ...testEnv, DATABASE_URL: db.url });
+  await dev.waitFor("[stack] ready");
+  for (const delay of ["0.5", "1", "2"]) {
+    const pid = dev.pidOf("api2")!;
+    Deno.kill(pid, "SIGKILL");
+    await dev.waitFor(`api2 (pid ${pid}) exited (signal SIGKILL); restarting it in ${delay} s`);
+    await waitUntil("api2 respawned", () => (dev.pidOf("api2") ?? pid) !== pid);
+  }
+  await dev.waitFor(/api2 is back \(pid \d+, healthy\)/);
+  dev.signal("SIGTERM");
+  assert.equal((await dev.status).code, 0, dev.output());
+  assertNothingLeft(dev);
+});
+
 devTest("a simulator that dies ends the stack with a clear message", async () => {
   const dev = startDev({ ...testEnv, DATABASE_URL: db.url });
   await dev.waitFor("[stack] ready");
@@ -328,13 +351,12 @@ devTest("a simulator that dies ends the stack with a clear message", async () =>
 
 devTest("the Postgres dev starts is stopped with it, whenever the signal comes", async (t) => {
   // Created (initdb) beforehand so that each run below only starts and stops the server.
-  const pg = await startCluster(cluster);
+  const pg = await startOwnCluster();
   await pg.stop();
-  const pgPort = freePort();
   const devWithCluster = (ownGroup = false) =>
     startDev(
       { ...testEnv, DATABASE_URL: null },
-      ["--pg-cluster", cluster, "--pg-port", `${pgPort}`],
+      ["--pg-cluster", cluster, "--pg-port", `${freePort()}`],
       ownGroup,
     );
   const moments: [string, (dev: DevRun) => Promise<void>][] = [
@@ -367,7 +389,7 @@ devTest("the Postgres dev starts is stopped with it, whenever the signal comes",
 });
 
 devTest("a cluster that was already running is left running, and pg:stop stops it", async () => {
-  await startCluster(cluster);
+  await startOwnCluster();
   const dev = startDev({ ...testEnv, DATABASE_URL: null }, ["--pg-cluster", cluster]);
   await dev.waitFor("[stack] ready");
   assert.match(dev.output(), /already running: .*`deno task pg:stop` stops it/);

@@ -127,6 +127,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       options.simulatorPorts.forEach((port, i) => {
         supervisor.launch({
           name: i === 0 ? "processor-default" : "processor-fallback",
+          stage: 0,
           cmd: deno,
           args: ["run", "-A", join(projectRoot, "src/simulator/main.ts")],
           env: { PORT: String(port), HOSTNAME: "127.0.0.1", TRANSACTION_FEE: fees[i] },
@@ -150,6 +151,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     apiPorts.forEach((port, i) => {
       supervisor.launch({
         name: `api${i + 1}`,
+        stage: 1,
         cmd: deno,
         args: [
           "run",
@@ -177,6 +179,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     if (haproxy) {
       supervisor.launch({
         name: "haproxy",
+        stage: 2,
         cmd: haproxy,
         args: ["-f", join(projectRoot, "haproxy.cfg"), "-db"],
         env: {

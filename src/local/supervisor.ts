@@ -27,6 +27,8 @@ export class ChildExitedError extends Error {
 export interface SupervisedSpec extends ChildSpec {
   /** Start it again when it exits after the stack is ready; healthUrl says when it is back. */
   restart?: { healthUrl: string };
+  /** Start-up stage (0 first); stop() stops the last stage first, each stage all at once. */
+  stage: number;
 }
 
 /** First restart delay; doubled at each exit that follows a short run, up to maxDelayMs. */
@@ -50,6 +52,7 @@ function isAlive(pid: number): boolean {
 export class Supervisor {
   /** The current processes; a restart replaces an entry in place. */
   readonly children: Child[] = [];
+  private readonly stages: number[] = [];
   /** Resolves with a message when something the stack cannot run without has exited. */
   readonly failed: Promise<string>;
   private phase: "starting" | "running" | "stopping" = "starting";
@@ -89,6 +92,7 @@ export class Supervisor {
   launch(spec: SupervisedSpec, slot = this.children.length): Child {
     const child = spawnChild(spec);
     this.children[slot] = child;
+    this.stages[slot] = spec.stage;
     const startedAt = Date.now();
     child.status.then((status) => this.onExit(spec, child, startedAt, status));
     return child;
@@ -110,13 +114,21 @@ export class Supervisor {
     this.stopping.signal.addEventListener("abort", () => clearInterval(timer));
   }
 
-  /** Stops every child, newest first (HAProxy, then the instances, then the simulators). */
+  /**
+   * Stops every child, the last stage first (HAProxy, then the instances, then the simulators:
+   * nothing new reaches a stopping instance, and its calls in flight reach a live processor).
+   */
   async stop(): Promise<void> {
     this.phase = "stopping";
     this.stopping.abort();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
-    for (const child of [...this.children].reverse()) await child.stop();
+    const stages = [...new Set(this.stages)].sort((a, b) => b - a);
+    for (const stage of stages) {
+      await Promise.all(
+        this.children.filter((_, i) => this.stages[i] === stage).map((c) => c.stop()),
+      );
+    }
   }
 
   private abortStart(reason: Error): void {
