@@ -180,6 +180,7 @@ interface Percentiles {
 }
 interface LedgerReport {
   requests: number;
+  droppedIterations: number;
   pctUnder250: number;
   ko: number;
   koByKind: Record<string, number>;
@@ -220,7 +221,10 @@ if (report) {
     `  payout              USD ${report.payoutUsd.toFixed(2)}  (SLA fine ${
       report.slaFineUsd.toFixed(2)
     }, consistency fine ${report.consistencyFineUsd.toFixed(2)})`,
-    `  requests            ${report.requests}`,
+    `  requests            ${report.requests}` +
+      (report.droppedIterations
+        ? ` (+ ${report.droppedIterations} never sent: k6 had no free VU; the official test sends 61,503)`
+        : ""),
     `  KO                  ${report.ko}${
       kinds ? ` (${kinds})` : ""
     }; consistency failures ${report.consistencyFailures}`,
