@@ -16,6 +16,7 @@ import { migrate } from "../src/db/migrate.ts";
 import { spawnChild, waitForHttp } from "../src/local/processes.ts";
 import { devDefaults, type Stack, startStack } from "../src/local/stack.ts";
 import { projectRoot } from "../src/local/project_paths.ts";
+import { apiV8Flags } from "../src/v8_flags.ts";
 import { countQueue, notifyPending, summarize } from "../src/payments/store.ts";
 import { benchDatabase } from "./db.ts";
 import { ensureK6 } from "./install_k6.ts";
@@ -446,7 +447,7 @@ async function summaryPart() {
     api = spawnChild({
       name: "bench-summary-api",
       cmd: Deno.execPath(),
-      args: ["run", "-A", "--v8-flags=--max-old-space-size=64", join(projectRoot, "main.ts")],
+      args: ["run", "-A", `--v8-flags=${apiV8Flags}`, join(projectRoot, "main.ts")],
       env: {
         DATABASE_URL: db.url,
         PORT: String(apiPort),

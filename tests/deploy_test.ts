@@ -4,6 +4,7 @@
 // `haproxy -c` on the shared haproxy.cfg with both address styles.
 import assert from "node:assert/strict";
 import { parse } from "yaml";
+import { apiV8Flags } from "../src/v8_flags.ts";
 
 const root = new URL("../", import.meta.url);
 const readText = (path: string) => Deno.readTextFileSync(new URL(path, root));
@@ -470,6 +471,13 @@ Deno.test("Dockerfile: V8 heap cap sits inside the API memory limit", () => {
     // Deno needs memory outside the old space too: young generation, buffers, code pages.
     assert.ok(heapMb <= limitMb / 2, `${name}: heap cap ${heapMb} MB vs limit ${limitMb} MB`);
   }
+});
+
+Deno.test("the image and `deno task start` run with the V8 flags of src/v8_flags.ts", () => {
+  const cmd = finalStage.filter((i) => i.keyword === "CMD").at(-1)!;
+  assert.ok(cmd.args.includes(`"--v8-flags=${apiV8Flags}"`), cmd.args);
+  const start = JSON.parse(readText("deno.json")).tasks.start as string;
+  assert.ok(start.includes(`--v8-flags=${apiV8Flags} `), start);
 });
 
 /** Docker's rule: the last pattern matching a path or one of its parent directories wins. */

@@ -62,7 +62,7 @@ Deno.test({
     try {
       for (const name of ["api1", "api2"]) {
         instances.push(
-          await spawnInstance(instanceEnv(database.url, processors, { INSTANCE_ID: name }), 64),
+          await spawnInstance(instanceEnv(database.url, processors, { INSTANCE_ID: name }), true),
         );
       }
       const pids = instances.map((i) => i.child.pid);

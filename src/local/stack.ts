@@ -4,6 +4,7 @@
 // API instances are restarted, anything else exiting ends the stack.
 import { rmdirSync } from "node:fs";
 import { join } from "node:path";
+import { apiV8Flags } from "../v8_flags.ts";
 import { startLocalPostgres } from "./embedded_postgres.ts";
 import { type Child, waitForHttp } from "./processes.ts";
 import { projectRoot, runDir } from "./project_paths.ts";
@@ -21,8 +22,6 @@ export interface StackOptions {
   apiEnv?: Record<string, string>;
   /** Postgres to use; default DATABASE_URL, else the project-local cluster. */
   databaseUrl?: string;
-  /** V8 old-space cap of each API instance in MB (default 64, as in the containers). */
-  apiHeapMb?: number;
   /** Print children's output (default true). */
   echo?: boolean;
   /** Project-local cluster to use without a database URL (default: "pg", derived port). */
@@ -156,7 +155,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         args: [
           "run",
           "-A",
-          `--v8-flags=--max-old-space-size=${options.apiHeapMb ?? 64}`,
+          `--v8-flags=${apiV8Flags}`,
           join(projectRoot, "main.ts"),
         ],
         env: {

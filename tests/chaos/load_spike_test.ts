@@ -28,7 +28,7 @@ Deno.test({
       try {
         for (const name of ["spike1", "spike2"]) {
           instances.push(
-            await spawnInstance(instanceEnv(db.url, processors, { INSTANCE_ID: name }), 64),
+            await spawnInstance(instanceEnv(db.url, processors, { INSTANCE_ID: name }), true),
           );
         }
         const log = new PaymentLog();

@@ -34,7 +34,7 @@ Deno.test({
       try {
         for (const name of ["api1", "api2"]) {
           instances.push(
-            await spawnInstance(instanceEnv(db.url, processors, { INSTANCE_ID: name }), 64),
+            await spawnInstance(instanceEnv(db.url, processors, { INSTANCE_ID: name }), true),
           );
         }
         const urls = instances.map((i) => i.url);

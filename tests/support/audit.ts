@@ -18,6 +18,7 @@ import { type LocalPostgres, startLocalPostgres } from "../../src/local/embedded
 import { type Child, spawnChild, waitForHttp } from "../../src/local/processes.ts";
 import { dataDir, projectRoot } from "../../src/local/project_paths.ts";
 import { ensurePostgresBinDir } from "../../src/local/system_packages.ts";
+import { apiV8Flags } from "../../src/v8_flags.ts";
 import { formatCents } from "../../src/money.ts";
 import type { Simulator } from "../../src/simulator/server.ts";
 import { createTestDatabase, type TestDatabase } from "./db.ts";
@@ -95,15 +96,16 @@ export interface InstanceProcess {
 
 /**
  * A real API instance process (main.ts), on a port of its own, ready when this resolves.
- * `heapMb` caps V8's heap as `deno task start` does (64) so memory behaves as deployed.
+ * `deployedFlags`: run with the V8 flags of `deno task start` (src/v8_flags.ts) so memory
+ * behaves as deployed.
  */
 export async function spawnInstance(
   env: Record<string, string>,
-  heapMb?: number,
+  deployedFlags = false,
 ): Promise<InstanceProcess> {
   const port = env.PORT && env.PORT !== "0" ? env.PORT : String(freePort());
   const full = { ...env, PORT: port };
-  const flags = heapMb ? [`--v8-flags=--max-old-space-size=${heapMb}`] : [];
+  const flags = deployedFlags ? [`--v8-flags=${apiV8Flags}`] : [];
   const child = spawnChild({
     name: `${env.INSTANCE_ID ?? "api"}-${port}`,
     cmd: Deno.execPath(),
@@ -503,6 +505,14 @@ export async function auditBooks(input: AuditInput): Promise<AuditReport> {
     if (!settled.has(id)) {
       lost++;
       note(`stored ${id} was never settled`);
+    }
+  }
+  // What the dropped foreign keys used to guard (sql/002): every ledger row has its payment,
+  // with the same amount (queue rows are checked by waitForEmptyQueue: there are none left).
+  for (const row of ledger) {
+    if (!stored.has(row.id)) note(`settled ${row.id} has no payment row`);
+    else if (stored.get(row.id) !== row.cents) {
+      note(`settled ${row.id} with ${row.cents} cents, stored ${stored.get(row.id)}`);
     }
   }
 
