@@ -29,6 +29,15 @@ export async function startService(config: Config, log?: Logger): Promise<Servic
     applicationName: config.instanceId,
     synchronousCommit: config.synchronousCommit,
   });
+  // Claims must commit durably whatever the acknowledgement's setting (claimBatch): with
+  // SYNCHRONOUS_COMMIT=off they get one connection of their own whose session is "on", so a
+  // claim is one statement instead of a four-round-trip transaction. The dispatcher claims
+  // one batch at a time, so one connection is all it can use.
+  const claimSql = config.synchronousCommit === "on" ? sql : connect(config.databaseUrl, {
+    max: 1,
+    applicationName: config.instanceId,
+    synchronousCommit: "on",
+  });
   const applied = await migrate(sql);
   if (applied.length) log.info("migrations_applied", { applied });
 
@@ -43,17 +52,15 @@ export async function startService(config: Config, log?: Logger): Promise<Servic
     isProcessorHealthy: (p) => router.isHealthy(p),
     onCollectError: (metric, err) => log.warn("metrics_collect_failed", { metric, err }),
   });
-  const dispatcher = new Dispatcher(
+  const dispatcher = new Dispatcher({
     sql,
+    claimSql,
     router,
     urls,
-    {
-      owner: config.instanceId,
-      ...config,
-    },
+    settings: { owner: config.instanceId, ...config },
     log,
     metrics,
-  );
+  });
   const notifier = throttle(() => {
     notifyPending(sql).catch((err) => log.warn("notify_failed", { err }));
   }, config.notifyMinIntervalMs);
@@ -93,6 +100,7 @@ export async function startService(config: Config, log?: Logger): Promise<Servic
       metrics.stop();
       await dispatcher.stop();
       await listener.unlisten().catch(() => {});
+      if (claimSql !== sql) await claimSql.end({ timeout: 5 });
       await sql.end({ timeout: 5 });
       log.info("stopped");
     })();

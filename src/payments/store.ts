@@ -1,5 +1,4 @@
 // Every statement on the payment tables (sql/001_payments.sql), one function each.
-import type postgres from "postgres";
 import type { Sql } from "../db/connect.ts";
 
 export const pendingChannel = "payments_pending";
@@ -85,25 +84,19 @@ export async function notifyPending(sql: Sql): Promise<void> {
 }
 
 /**
- * Leases up to `limit` due rows. The CTE locks exactly the chosen rows (a plain IN-subquery
- * can update more than the limit), and each row keeps any attempt already in progress.
- * The claim is always committed durably, whatever SYNCHRONOUS_COMMIT says for the
- * acknowledgement: the processor is called right after, so a claim lost in a Postgres crash
- * would let the same payment be sent again with another requestedAt (one fsync per batch, off
- * the acknowledgement path).
+ * Leases up to `limit` due rows, in one statement (one round trip, one commit). The CTE locks
+ * exactly the chosen rows (a plain IN-subquery can update more than the limit), and each row
+ * keeps any attempt already in progress.
+ *
+ * `durableSql` must be a pool whose sessions commit with synchronous_commit = on, whatever
+ * SYNCHRONOUS_COMMIT says for the acknowledgement (src/service.ts gives the claims a pool of
+ * their own for that): the processor is called right after, so a claim lost in a Postgres
+ * crash would let the same payment be sent again with another requestedAt. One fsync per
+ * batch, off the acknowledgement path. (Before, a transaction with `set local` did this in
+ * four round trips: begin, set, claim, commit.)
  */
-export async function claimBatch(sql: Sql, req: ClaimRequest): Promise<ClaimedPayment[]> {
-  return await sql.begin(async (tx) => {
-    await tx`set local synchronous_commit = on`;
-    return await claimRows(tx, req);
-  }) as ClaimedPayment[];
-}
-
-async function claimRows(
-  sql: Sql | postgres.TransactionSql,
-  req: ClaimRequest,
-): Promise<ClaimedPayment[]> {
-  const rows = await sql<
+export async function claimBatch(durableSql: Sql, req: ClaimRequest): Promise<ClaimedPayment[]> {
+  const rows = await durableSql<
     {
       correlation_id: string;
       amount_cents: string;

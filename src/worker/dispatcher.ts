@@ -34,6 +34,18 @@ export interface DispatcherSettings {
   maxCallRate: number;
 }
 
+export interface DispatcherOptions {
+  /** Settles, reschedules and lease releases. */
+  sql: Sql;
+  /** Claims: a pool whose sessions commit durably (see claimBatch). */
+  claimSql: Sql;
+  router: ProcessorRouter;
+  urls: Record<ProcessorId, string>;
+  settings: DispatcherSettings;
+  log: Logger;
+  metrics: ServiceMetrics;
+}
+
 // Outcome writes batch naturally; two flushes at once keep one connection free for claims.
 const outcomeFlushes = 2;
 const outcomeBatchMax = 500;
@@ -54,14 +66,23 @@ export class Dispatcher {
   readonly #settle: Batcher<ClaimRef, boolean>;
   readonly #reschedule: Batcher<Reschedule, null>;
 
-  constructor(
-    private readonly sql: Sql,
-    private readonly router: ProcessorRouter,
-    private readonly urls: Record<ProcessorId, string>,
-    private readonly settings: DispatcherSettings,
-    private readonly log: Logger,
-    private readonly metrics: ServiceMetrics,
-  ) {
+  private readonly sql: Sql;
+  private readonly claimSql: Sql;
+  private readonly router: ProcessorRouter;
+  private readonly urls: Record<ProcessorId, string>;
+  private readonly settings: DispatcherSettings;
+  private readonly log: Logger;
+  private readonly metrics: ServiceMetrics;
+
+  constructor(options: DispatcherOptions) {
+    const { sql, settings } = options;
+    this.sql = sql;
+    this.claimSql = options.claimSql;
+    this.router = options.router;
+    this.urls = options.urls;
+    this.settings = settings;
+    this.log = options.log;
+    this.metrics = options.metrics;
     // A tenth of a second's worth of calls may start at once.
     this.#pace = new TokenBucket(
       settings.maxCallRate,
@@ -168,7 +189,7 @@ export class Dispatcher {
       const limit = plan.mode === "probe"
         ? 1
         : Math.min(free, this.settings.claimBatchMax, allowed);
-      const rows = await claimBatch(this.sql, {
+      const rows = await claimBatch(this.claimSql, {
         owner: this.settings.owner,
         limit,
         target: plan.target,
