@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import type { Sql } from "../src/db/connect.ts";
 import { createConsoleHandler } from "../src/console/console_routes.ts";
 import type { Snapshot } from "../src/console/console_feed.ts";
+import { LedgerTotals } from "../src/console/ledger_totals.ts";
 import { createTestDatabase } from "./support/db.ts";
 
 const db = await createTestDatabase("console");
@@ -193,6 +194,39 @@ Deno.test("the page, its files and uPlot from the npm package; 404 and 405 other
     const post = await fetch(`${url}/console/data`, { method: "POST" });
     assert.equal(post.status, 405);
     await post.body?.cancel();
+  });
+});
+
+Deno.test("settled totals stay exact as the base moves forward, and recount after a purge", async () => {
+  const ledger = new LedgerTotals();
+  const exact = async () => {
+    const rows = await db.sql<{ processor: 1 | 2; n: number; cents: string }[]>`
+      select processor, count(*)::int as n, sum(amount_cents) as cents
+      from processed_payments group by processor`;
+    const sums = { 1: { count: 0, cents: 0n }, 2: { count: 0, cents: 0n } };
+    for (const r of rows) sums[r.processor] = { count: r.n, cents: BigInt(r.cents) };
+    return sums;
+  };
+  const now = Math.floor(Date.now() / 1000);
+  const read = async (nowSecond: number) => {
+    const { sums, commit } = await ledger.read(db.sql, nowSecond);
+    commit();
+    return sums;
+  };
+  assert.deepEqual(await read(now), await exact());
+  // Settled just now: in the tail first, then in the base once it moves past them.
+  await seedSettled(db.sql, 1, 777, 0);
+  await seedSettled(db.sql, 2, 50, 0);
+  assert.deepEqual(await read(now), await exact());
+  assert.deepEqual(await read(now + 100), await exact());
+  // 100 s later (as the reads above pretend): the new row lands in the tail again.
+  await seedSettled(db.sql, 1, 5, -100);
+  assert.deepEqual(await read(now + 100), await exact());
+  // A purge truncates the ledger: the totals start again from zero.
+  await db.sql`truncate processed_payments`;
+  assert.deepEqual(await read(now + 100), {
+    1: { count: 0, cents: 0n },
+    2: { count: 0, cents: 0n },
   });
 });
 

@@ -5,20 +5,17 @@
 import type { Sql } from "../db/connect.ts";
 import { formatCents } from "../money.ts";
 import type { ProcessorId } from "../payments/store.ts";
-import {
-  readAttemptStats,
-  readHealthRecords,
-  readQueueDepth,
-  readSettledTotals,
-} from "../status/status_store.ts";
+import { readAttemptStats, readHealthRecords, readQueueDepth } from "../status/status_store.ts";
 import {
   type FlowSecond,
   readFlow,
   readLatestAttempt,
   readOldestPending,
   readStateCounts,
+  type SettledSums,
 } from "./console_store.ts";
 import { feeCents } from "./fees.ts";
+import { LedgerTotals } from "./ledger_totals.ts";
 import { isDefiniteFailure } from "./payment_state.ts";
 
 export interface FeedOptions {
@@ -50,6 +47,7 @@ export class ConsoleFeed {
   #inFlight?: Promise<Snapshot>;
   #flow = new Map<number, FlowSecond>();
   #lastReadMs?: number;
+  #ledger = new LedgerTotals();
   /** Reads made so far (tests check that viewers share them). */
   reads = 0;
 
@@ -74,34 +72,36 @@ export class ConsoleFeed {
     const from = this.#lastReadMs === undefined
       ? windowStart
       : Math.max(windowStart, Math.floor(this.#lastReadMs / 1000) - overlapSeconds);
-    const parts = await this.sql.begin(
+    const { parts, commitLedger } = await this.sql.begin(
       "isolation level repeatable read read only",
       async (tx) => {
-        const [info, states, depth, attempts, settled, health, latest, pending, flow] =
-          await Promise.all([
+        const [info, states, depth, attempts, ledger, health, latest, pending, flow] = await Promise
+          .all([
             tx<{ taken_at: Date }[]>`select now() as taken_at`,
             readStateCounts(tx),
             readQueueDepth(tx),
             readAttemptStats(tx),
-            readSettledTotals(tx),
+            this.#ledger.read(tx, Math.floor(startedMs / 1000)),
             readHealthRecords(tx),
             readLatestAttempt(tx),
             readOldestPending(tx, this.options.pendingRows),
             readFlow(tx, from),
           ]);
-        return {
+        const parts = {
           takenAt: info[0].taken_at,
           states,
           depth,
           attempts,
-          settled,
+          settled: ledger.sums,
           health,
           latest,
           pending,
           flow,
         };
+        return { parts, commitLedger: ledger.commit };
       },
     );
+    commitLedger();
     this.#lastReadMs = startedMs;
     // The seconds re-read replace what was kept; older ones leave the window.
     for (const s of this.#flow.keys()) if (s >= from || s < windowStart) this.#flow.delete(s);
@@ -116,7 +116,7 @@ function assemble(
     states: Awaited<ReturnType<typeof readStateCounts>>;
     depth: Awaited<ReturnType<typeof readQueueDepth>>;
     attempts: Awaited<ReturnType<typeof readAttemptStats>>;
-    settled: Awaited<ReturnType<typeof readSettledTotals>>;
+    settled: SettledSums;
     health: Awaited<ReturnType<typeof readHealthRecords>>;
     latest: Awaited<ReturnType<typeof readLatestAttempt>>;
     pending: Awaited<ReturnType<typeof readOldestPending>>;
@@ -139,16 +139,22 @@ function assemble(
     chart.settledDefault.push(f?.settled[1] ?? 0);
     chart.settledFallback.push(f?.settled[2] ?? 0);
   }
+  // Settled in the last 60 complete seconds, from the per-second history.
+  const lastMinute: Record<ProcessorId, number> = { 1: 0, 2: 0 };
+  for (let s = last - 59; s <= last; s++) {
+    const f = flow.get(s);
+    if (f) { for (const p of [1, 2] as ProcessorId[]) lastMinute[p] += f.settled[p]; }
+  }
   const failing = new Map(parts.health.map((h) => [h.processor, h.failing]));
   return {
     takenAt: parts.takenAt.toISOString(),
     chart,
-    settled: parts.settled.map((s) => ({
-      processor: names[s.processor],
-      count: s.count,
-      amount: formatCents(s.cents),
-      fee: formatCents(feeCents(s.processor, s.cents)),
-      lastMinuteCount: s.lastMinuteCount,
+    settled: ([1, 2] as ProcessorId[]).map((p) => ({
+      processor: names[p],
+      count: parts.settled[p].count,
+      amount: formatCents(parts.settled[p].cents),
+      fee: formatCents(feeCents(p, parts.settled[p].cents)),
+      lastMinuteCount: lastMinute[p],
     })),
     queue: {
       ...parts.states,
