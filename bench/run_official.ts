@@ -30,6 +30,8 @@ import {
 import { formatMemory, type MemoryReport, MemorySampler, stackGroups } from "./memory.ts";
 import { resultsRoot, timestamp } from "./paths.ts";
 import { formatTimeline, latencyTimeline, type Slice } from "./timeline.ts";
+import { GcCounter, startStatementCount, type StatementCount } from "./statements.ts";
+import { apiV8Flags } from "../src/v8_flags.ts";
 
 const env = (name: string) => Deno.env.get(name) || undefined;
 
@@ -51,6 +53,7 @@ mkdirSync(resultsDir, { recursive: true });
 const machine = machineInfo();
 
 let stack: Stack | undefined;
+const gc: Record<string, GcCounter> = {};
 let urls: { target: string; default: string; fallback: string };
 if (targetUrl) {
   urls = {
@@ -67,6 +70,9 @@ if (targetUrl) {
     ...devDefaults,
     databaseUrl: db.url,
     echo: env("BENCH_ECHO") === "1",
+    // V8 reports each collection: GC counts and pauses per instance, at no measurable cost.
+    apiV8Flags: `${apiV8Flags},--trace-gc`,
+    onApiLine: (api, line) => (gc[api] ??= new GcCounter()).read(line),
     apiEnv: {
       // As docker-compose.yml sets it for the challenge deployment.
       MAX_CALL_RATE: "500",
@@ -97,8 +103,10 @@ let cpu: CpuUsage | undefined;
 let queueDepth: number[] | undefined;
 let dbWork: Record<string, number> | undefined;
 let afterRun: Record<string, unknown> | undefined;
+let statementCount: StatementCount | undefined;
 try {
   console.error(`[bench] k6 → ${urls.target}, MAX_REQUESTS ${maxRequests}; results ${resultsDir}`);
+  const statements = stack ? await startStatementCount(stack.databaseUrl) : undefined;
   const cpuBefore = cpuSnapshot();
   const run = startK6({
     k6,
@@ -128,6 +136,7 @@ try {
   }
   const depth = stack ? sampleQueueDepth(stack.databaseUrl) : undefined;
   k6Exit = await run.done;
+  statementCount = await statements?.stop();
   cpu = cpuUsageSince(cpuBefore);
   memory = sampler?.stop();
   const sampled = await depth?.stop();
@@ -293,6 +302,19 @@ if (dbWork && report?.successfulPosts) {
       `updated ${per("tup_updated")}, deleted ${per("tup_deleted")}`,
   );
 }
+if (statementCount && report?.successfulPosts) {
+  const per = (n: number) => (n / report!.successfulPosts).toFixed(2);
+  lines.push(
+    `  statements          ${statementCount.total} (${per(statementCount.total)} per payment ` +
+      "≈ round trips); most called:",
+    ...statementCount.top.map((r) =>
+      `    ${per(r.calls).padStart(6)}/payment ${r.meanMs.toFixed(3).padStart(7)} ms  ${r.query}`
+    ),
+  );
+}
+for (const [api, counter] of Object.entries(gc).sort()) {
+  lines.push(`  GC ${api.padEnd(16)} ${counter.describe()}`);
+}
 if (afterRun) lines.push(`  books after run     ${JSON.stringify(afterRun)}`);
 for (const d of deaths) lines.push(`  !!! ${d}`);
 if (cpu) {
@@ -305,6 +327,18 @@ if (cpu) {
     );
   }
 }
+if (memory && report?.successfulPosts) {
+  // The whole stack as deployed (the budget groups: APIs, HAProxy, Postgres), not k6 or the
+  // simulators: what a payment costs the service.
+  const stackCpu = memory.groups.filter((g) => g.budget);
+  const perPayment = (s: number) => (s * 1000 / report!.successfulPosts).toFixed(2);
+  lines.push(
+    `  CPU per payment     ${
+      perPayment(stackCpu.reduce((n, g) => n + g.cpuSeconds, 0))
+    } ms for the stack (` +
+      stackCpu.map((g) => `${g.name} ${perPayment(g.cpuSeconds)}`).join(", ") + ")",
+  );
+}
 if (memory) lines.push("peak memory and CPU per process group:", formatMemory(memory));
 let timeline: Slice[] | undefined;
 if (raw) {
@@ -315,10 +349,16 @@ if (raw) {
   const apiCores = apiSeries.length
     ? apiSeries[0].map((_, i) => apiSeries.reduce((sum, xs) => sum + (xs[i] ?? 0), 0))
     : undefined;
+  const budgetSeries = (memory?.groups ?? []).filter((g) => g.budget)
+    .map((g) => memory!.coresPerSecond[g.name] ?? []);
+  const stackCores = budgetSeries.length
+    ? budgetSeries[0].map((_, i) => budgetSeries.reduce((sum, xs) => sum + (xs[i] ?? 0), 0))
+    : undefined;
   lines.push(formatTimeline(timeline, {
     queueDepth,
     machineBusyPct: memory?.machineBusyPctPerSecond,
     apiCores,
+    stackCores,
   }));
 }
 console.log(lines.join("\n"));
@@ -342,6 +382,8 @@ writeFileSync(
       timeline,
       queueDepth,
       dbWork,
+      statements: statementCount,
+      gc: Object.fromEntries(Object.entries(gc).map(([k, v]) => [k, { ...v }])),
     },
     null,
     2,

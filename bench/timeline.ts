@@ -66,6 +66,8 @@ export interface TimelineContext {
   machineBusyPct?: number[];
   /** Cores used by the API instances together. */
   apiCores?: number[];
+  /** Cores used by the whole stack (APIs, HAProxy, Postgres). */
+  stackCores?: number[];
 }
 
 /** One line per slice, with the deepest queue, the machine's load and the APIs' CPU in it. */
@@ -77,12 +79,18 @@ export function formatTimeline(slices: Slice[], context: TimelineContext = {}): 
     const depth = part(context.queueDepth);
     const busy = part(context.machineBusyPct);
     const api = part(context.apiCores);
+    // CPU seconds of the stack over the slice per payment answered in it, in ms.
+    const stack = part(context.stackCores);
+    const perPayment = stack.length && s.count
+      ? (stack.reduce((a, b) => a + b, 0) * 1000 / s.count).toFixed(2)
+      : undefined;
     return `  t ${String(s.fromSecond).padStart(3)} s  n ${String(s.count).padStart(5)}  ` +
       `p50 ${String(s.p50).padStart(6)}  p99 ${String(s.p99).padStart(6)}  ` +
       `max ${String(s.max).padStart(6)} ms` +
       (depth.length ? `  queue ≤ ${String(Math.max(...depth)).padStart(5)}` : "") +
       (busy.length ? `  machine ${avg(busy).toFixed(0).padStart(3)} % busy` : "") +
-      (api.length ? `  APIs ${avg(api).toFixed(2)} cores` : "");
+      (api.length ? `  APIs ${avg(api).toFixed(2)} cores` : "") +
+      (perPayment ? `  stack ${perPayment} ms CPU/payment` : "");
   }).join("\n");
 }
 

@@ -41,6 +41,9 @@ const serverSettings: Record<string, string> = {
   // Fewer checkpoints during load tests (less I/O stall on the ack path).
   max_wal_size: "1GB",
   checkpoint_timeout: "15min",
+  // Statement counts per payment for `deno task bench` (round trips are what the hot path
+  // pays for); the module costs a hash lookup per statement.
+  shared_preload_libraries: "pg_stat_statements",
 };
 
 function derivePort(name: string): number {

@@ -21,6 +21,8 @@ export interface ChildSpec {
    * and SIGHUP, stops it in order and can tell that stop from a crash.
    */
   ownSession?: boolean;
+  /** Called with every line it writes (stdout and stderr), e.g. to count V8's --trace-gc. */
+  onLine?: (line: string) => void;
 }
 
 export interface Child {
@@ -84,6 +86,7 @@ export function spawnChild(spec: ChildSpec): Child {
   const echo = spec.echo ?? true;
   const recent: string[] = [];
   const keep = (line: string) => {
+    spec.onLine?.(line);
     recent.push(line);
     if (recent.length > keptLines) recent.shift();
   };

@@ -30,6 +30,10 @@ export interface StackOptions {
   signal?: AbortSignal;
   /** Children in sessions of their own (see ChildSpec.ownSession): the caller handles signals. */
   ownSessions?: boolean;
+  /** V8 flags of the API instances (default src/v8_flags.ts's; the bench adds --trace-gc). */
+  apiV8Flags?: string;
+  /** Every line an API instance writes, with its name ("api1"). */
+  onApiLine?: (api: string, line: string) => void;
 }
 
 export interface Stack {
@@ -155,7 +159,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         args: [
           "run",
           "-A",
-          `--v8-flags=${apiV8Flags}`,
+          `--v8-flags=${options.apiV8Flags ?? apiV8Flags}`,
           join(projectRoot, "main.ts"),
         ],
         env: {
@@ -171,6 +175,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         pidDir,
         ownSession: options.ownSessions,
         restart: { healthUrl: `http://127.0.0.1:${port}/health` },
+        onLine: options.onApiLine && ((line) => options.onApiLine!(`api${i + 1}`, line)),
       });
     });
     await untilReady(apiPorts.map((p) => `http://127.0.0.1:${p}/health`));

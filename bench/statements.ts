@@ -1,0 +1,77 @@
+// Statements the stack sent during a run, from pg_stat_statements (loaded by the project-local
+// cluster: src/local/embedded_postgres.ts): how many per payment, and which ones. Each
+// statement the service sends is one round trip (postgres.js pipelines only what is issued
+// together on one connection, which our code does not do on the hot path).
+import { connect } from "../src/db/connect.ts";
+
+export interface StatementRow {
+  calls: number;
+  meanMs: number;
+  query: string;
+}
+
+export interface StatementCount {
+  /** Every statement of the run in the bench database, the bench's own sampling excepted. */
+  total: number;
+  top: StatementRow[];
+}
+
+/** Resets the counters now; stop() reads them. Undefined where the module is not loaded. */
+export async function startStatementCount(databaseUrl: string) {
+  const sql = connect(databaseUrl, { max: 1, applicationName: "bench-statements" });
+  try {
+    await sql`create extension if not exists pg_stat_statements`;
+    await sql`select pg_stat_statements_reset()`;
+  } catch (err) {
+    await sql.end();
+    console.error(
+      `[bench] no statement counts (${(err as Error).message}); a cluster started before ` +
+        "pg_stat_statements was configured needs a restart: deno task pg:stop",
+    );
+    return undefined;
+  }
+  return {
+    async stop(): Promise<StatementCount> {
+      try {
+        const rows = await sql<{ calls: string; mean_ms: number; query: string }[]>`
+          select s.calls, s.mean_exec_time as mean_ms, s.query
+          from pg_stat_statements s
+          join pg_database d on d.oid = s.dbid and d.datname = current_database()
+          where s.query not like '%pg_stat%' and s.query not like '%as n from payment_queue%'
+          order by s.calls desc`;
+        const all = rows.map((r) => ({
+          calls: Number(r.calls),
+          meanMs: r.mean_ms,
+          query: r.query.replace(/\s+/g, " ").slice(0, 90),
+        }));
+        return { total: all.reduce((n, r) => n + r.calls, 0), top: all.slice(0, 8) };
+      } finally {
+        await sql.end();
+      }
+    },
+  };
+}
+
+/** Counts V8's --trace-gc lines of one process: scavenges, full GCs, and their pauses. */
+export class GcCounter {
+  scavenges = 0;
+  fullGcs = 0;
+  pauseMs = 0;
+
+  /** A line of the process's output; lines that are not GC traces are ignored. */
+  read(line: string): void {
+    const m = /: (Scavenge|Minor Mark-Sweep|Mark-Compact|Mark-Sweep)\b.*?, ([\d.]+) \/ [\d.]+ ms/
+      .exec(
+        line,
+      );
+    if (!m) return;
+    if (m[1] === "Scavenge" || m[1] === "Minor Mark-Sweep") this.scavenges++;
+    else this.fullGcs++;
+    this.pauseMs += Number(m[2]);
+  }
+
+  describe(): string {
+    return `${this.scavenges} young-generation GCs, ${this.fullGcs} full GCs, ` +
+      `${Math.round(this.pauseMs)} ms paused`;
+  }
+}
