@@ -67,7 +67,7 @@ export async function startService(config: Config, log?: Logger): Promise<Servic
   const intake = new Intake(sql, () => {
     dispatcher.hint();
     notifier.call();
-  });
+  }, config.intakeMaxFlushes);
   const poller = new HealthPoller(sql, router, urls, config.healthCheckIntervalMs, log);
   // NOTIFY is a hint like a local enqueue; on every (re)connect of the listener, catch up by
   // claiming at once, since notifications sent while it was away are lost.

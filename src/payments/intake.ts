@@ -12,9 +12,6 @@ import { findAmounts, insertPayments, type NewPayment } from "./store.ts";
  */
 export type IntakeResult = "created" | "repeat" | "conflict" | "expired" | "unconfirmed";
 
-// Concurrent INSERT statements per instance: a first choice, not yet tuned by measurement;
-// it is below the pool size (DB_POOL_MAX, 10) so claims and settles always find a connection.
-const intakeFlushes = 4;
 const intakeBatchMax = 1_000;
 
 interface Pending {
@@ -27,7 +24,11 @@ interface Pending {
 export class Intake {
   readonly #batcher: Batcher<Pending, IntakeResult>;
 
-  constructor(sql: Sql, onEnqueued: () => void) {
+  /**
+   * @param maxFlushes INSERT statements in flight at once (INTAKE_MAX_FLUSHES): fewer means
+   *   larger batches (fewer commits), more means less waiting behind a slow one.
+   */
+  constructor(sql: Sql, onEnqueued: () => void, maxFlushes = 4) {
     this.#batcher = new Batcher(
       async (batch) => {
         const now = Date.now();
@@ -37,7 +38,7 @@ export class Intake {
         let i = 0;
         return batch.map((p) => p.deadline > now ? stored[i++] : "expired");
       },
-      intakeFlushes,
+      maxFlushes,
       intakeBatchMax,
     );
   }
