@@ -50,7 +50,9 @@ function derivePort(name: string): number {
   const fromEnv = Deno.env.get("LOCAL_PG_PORT");
   if (fromEnv && name === "pg") return Number(fromEnv);
   const digest = createHash("sha256").update(`${projectRoot}:${name}`).digest();
-  return 54000 + (digest.readUInt16BE(0) % 900);
+  // 30000–31999: below Linux's ephemeral range (32768–60999), where any outgoing connection
+  // or server on port 0 may hold the port just when the cluster starts.
+  return 30000 + (digest.readUInt16BE(0) % 2000);
 }
 
 function isRoot(): boolean {

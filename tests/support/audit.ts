@@ -41,9 +41,8 @@ export function createDatabaseOn(serverUrl: string, label: string) {
 
 /**
  * Starts (or restarts) a named local cluster, trying again (for up to a minute) while its
- * port is taken: the port is derived in 54000–54899, inside Linux's ephemeral range
- * (32768–60999), so a client socket or a server started on port 0 can hold it ("could not
- * bind … Address already in use").
+ * port is taken ("could not bind … Address already in use"): the derived port lies outside
+ * Linux's ephemeral range, but another program may still hold it.
  */
 export async function startCluster(name: string): Promise<LocalPostgres> {
   for (let attempt = 1;; attempt++) {
