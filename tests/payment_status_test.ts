@@ -2,13 +2,9 @@
 // reached in production (real instances, real simulators, a timeout, a 422, a dead holder),
 // plus the answers to ids that are malformed or unknown.
 import assert from "node:assert/strict";
-import {
-  reschedulePaymentsRecordingOutcome,
-  settlePaymentsRecordingAttempts,
-} from "../src/console/outcome_store.ts";
 import { createOperatorRoutes } from "../src/console/operator_routes.ts";
 import type { PaymentStatus } from "../src/console/payment_state.ts";
-import { claimBatch } from "../src/payments/store.ts";
+import { claimBatch, reschedulePayments, settlePayments } from "../src/payments/store.ts";
 import type { Service } from "../src/service.ts";
 import { createTestDatabase } from "./support/db.ts";
 import {
@@ -194,7 +190,7 @@ Deno.test("retrying with the last outcome, pinned for unknown ones and dead hold
     assert.equal(inFlight.attempts, 1);
 
     // The processor answered 500: a definite failure, retried on the same attempt.
-    await reschedulePaymentsRecordingOutcome(db.sql, [{
+    await reschedulePayments(db.sql, [{
       ...claim,
       delayMs: 60_000,
       outcome: "500",
@@ -208,7 +204,7 @@ Deno.test("retrying with the last outcome, pinned for unknown ones and dead hold
     // A timeout: the outcome is unknown, the payment is pinned to its attempt.
     await db.sql`update payment_queue set visible_at = now() where correlation_id = ${id}`;
     const [again] = await claimOne(60_000);
-    await reschedulePaymentsRecordingOutcome(db.sql, [{
+    await reschedulePayments(db.sql, [{
       ...again,
       delayMs: 0,
       outcome: "timeout",
@@ -227,7 +223,7 @@ Deno.test("retrying with the last outcome, pinned for unknown ones and dead hold
     await db.sql`update payment_queue set visible_at = now() where correlation_id = ${id}`;
     const [fourth] = await claimOne(60_000);
     assert.notEqual(fourth.claimSeq, third.claimSeq);
-    assert.equal((await settlePaymentsRecordingAttempts(db.sql, [fourth])).size, 1);
+    assert.equal((await settlePayments(db.sql, [fourth])).size, 1);
     const settled = (await getStatus(baseUrl, id)).body;
     assert.deepEqual(
       [settled.state, settled.attempts, settled.processor, settled.amount, settled.lastOutcome],

@@ -42,6 +42,8 @@ export interface ClaimRef {
 
 export interface Reschedule extends ClaimRef {
   delayMs: number;
+  /** The failed call's detail ("500", "429", "timeout", "refused", …), shown by the console. */
+  outcome: string;
 }
 
 export interface ProcessorTotals {
@@ -141,7 +143,7 @@ export async function claimBatch(durableSql: Sql, req: ClaimRequest): Promise<Cl
 
 /**
  * Moves settled payments from the queue to the ledger, under the attempt they were claimed
- * with. A claim that lost its lease records nothing: the new holder resumes the same attempt
+ * with, with the number of calls it took (the failed ones and this one). A claim that lost its lease records nothing: the new holder resumes the same attempt
  * and learns the same outcome (200 or 422).
  */
 export async function settlePayments(sql: Sql, refs: ClaimRef[]): Promise<Set<string>> {
@@ -152,10 +154,11 @@ export async function settlePayments(sql: Sql, refs: ClaimRef[]): Promise<Set<st
       delete from payment_queue q
       using unnest(${ids}::uuid[], ${seqs}::int4[]) as s(correlation_id, claim_seq)
       where q.correlation_id = s.correlation_id and q.claim_seq = s.claim_seq
-      returning q.correlation_id, q.processor, q.amount_cents, q.requested_at
+      returning q.correlation_id, q.processor, q.amount_cents, q.requested_at, q.attempts
     )
-    insert into processed_payments (correlation_id, processor, amount_cents, requested_at)
-    select correlation_id, processor, amount_cents, requested_at from settled
+    insert into processed_payments
+      (correlation_id, processor, amount_cents, requested_at, attempts)
+    select correlation_id, processor, amount_cents, requested_at, attempts + 1 from settled
     on conflict (correlation_id) do nothing
     returning correlation_id`;
   return new Set(rows.map((r) => r.correlation_id));
@@ -171,14 +174,15 @@ export async function reschedulePayments(sql: Sql, items: Reschedule[]): Promise
   const ids = items.map((r) => r.correlationId);
   const seqs = items.map((r) => r.claimSeq);
   const delays = items.map((r) => r.delayMs);
-
+  const outcomes = items.map((r) => r.outcome);
   const result = await sql`
     update payment_queue q set
       visible_at = now() + r.delay_ms * interval '1 millisecond',
       lease_owner = null,
-      attempts = q.attempts + 1
-    from unnest(${ids}::uuid[], ${seqs}::int4[], ${delays}::int4[])
-      as r(correlation_id, claim_seq, delay_ms)
+      attempts = q.attempts + 1,
+      last_outcome = r.outcome
+    from unnest(${ids}::uuid[], ${seqs}::int4[], ${delays}::int4[], ${outcomes}::text[])
+      as r(correlation_id, claim_seq, delay_ms, outcome)
     where q.correlation_id = r.correlation_id and q.claim_seq = r.claim_seq`;
   return result.count;
 }

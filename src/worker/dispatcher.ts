@@ -228,6 +228,7 @@ export class Dispatcher {
         await this.#reschedule.submit({
           ...ref,
           delayMs: this.#backoffMs(row.attempts),
+          outcome: result.detail,
         });
       }
     } catch (err) {
