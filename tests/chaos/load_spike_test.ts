@@ -1,6 +1,8 @@
 // Chaos: 10× the official peak — 5,500 clients posting back to back, each as soon as its last
-// answer arrived — for CHAOS_SECONDS / 4 (default 15 s) against two instance processes. Every
-// request must be acknowledged durably or refused with 503/429; none acknowledged and lost.
+// answer arrived — for CHAOS_SECONDS / 4 (default 15 s) against two instance processes behind
+// HAProxy (haproxy.cfg, as deployed: its per-server maxconn queues the excess there, not in the
+// instances). Every request must be acknowledged durably or refused with 503/429; none
+// acknowledged and lost. Prints each process's peak RSS against its compose limit.
 // Run with `deno task chaos`.
 import assert from "node:assert/strict";
 import {
@@ -16,6 +18,7 @@ import {
   spawnInstance,
   withTestDatabase,
 } from "../support/audit.ts";
+import { startHaproxy } from "../support/haproxy.ts";
 import { instanceEnv, startProcessors } from "../support/stack.ts";
 
 Deno.test({
@@ -31,21 +34,27 @@ Deno.test({
             await spawnInstance(instanceEnv(db.url, processors, { INSTANCE_ID: name }), true),
           );
         }
+        const haproxy = await startHaproxy(
+          instances.map((i) => new URL(i.url).host) as [string, string],
+        );
         const log = new PaymentLog();
-        const peakRss = [0, 0];
+        const peakRss = [0, 0, 0];
         const end = Date.now() + seconds * 1000;
         const watch = setInterval(() => {
-          instances.forEach((i, k) => peakRss[k] = Math.max(peakRss[k], rssMb(i.child.pid)));
+          [...instances.map((i) => i.child.pid), haproxy.child.pid].forEach((pid, k) =>
+            peakRss[k] = Math.max(peakRss[k], rssMb(pid))
+          );
         }, 500);
         const t0 = Date.now();
         try {
-          await Promise.all(Array.from({ length: 5_500 }, async (_, i) => {
-            for (let k = 0; Date.now() < end; k++) {
-              await sendPayment(instances[(i + k) % 2].url, log, undefined, undefined, 30_000);
+          await Promise.all(Array.from({ length: 5_500 }, async () => {
+            while (Date.now() < end) {
+              await sendPayment(haproxy.url, log, undefined, undefined, 30_000);
             }
           }));
         } finally {
           clearInterval(watch);
+          await haproxy.stop();
         }
         const elapsed = (Date.now() - t0) / 1000;
         const refused = log.count(503) + log.count(429);
@@ -63,7 +72,9 @@ Deno.test({
           report,
           `answers ${log.describe()} in ${elapsed.toFixed(1)} s (${
             Math.round(log.sent / elapsed)
-          }/s); latency ${percentiles(log.durations)}; peak VmRSS ${peakRss.join("/")} MB`,
+          }/s); latency ${percentiles(log.durations)}; peak VmRSS api ${peakRss[0]}/${
+            peakRss[1]
+          } MB (limit 120), haproxy ${peakRss[2]} MB (limit 25)`,
         ));
       } finally {
         for (const i of instances) await killHard(i);
