@@ -46,7 +46,7 @@ export interface DispatcherOptions {
   metrics: ServiceMetrics;
 }
 
-// Outcome writes batch naturally; two flushes at once keep one connection free for claims.
+// Outcome writes batch naturally; two flushes at once leave the rest of the pool to intake.
 const outcomeFlushes = 2;
 const outcomeBatchMax = 500;
 
