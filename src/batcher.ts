@@ -1,9 +1,20 @@
 // Natural batching: an item submitted while no flush is running is flushed at once, alone, so
 // light load pays no added latency; items that arrive while flushes are running wait for the
 // next one and go together, so heavy load costs one statement (one commit) per batch instead
-// of one per item.
+// of one per item. With `lingerMs`, a flush that would start from idle waits that long first,
+// gathering what arrives meanwhile: for writes nobody is waiting on (settlements), where
+// fewer, larger statements matter more than a few milliseconds.
 
 export type FlushFn<T, R> = (items: T[]) => Promise<R[]>;
+
+export interface BatcherOptions {
+  /** Flushes allowed at once (each holds one database connection). */
+  maxConcurrent: number;
+  /** Items per flush (bounds statement size); a full batch never lingers. */
+  maxBatch: number;
+  /** How long a flush starting from idle waits for company (default 0: not at all). */
+  lingerMs?: number;
+}
 
 interface Waiting<T, R> {
   item: T;
@@ -15,17 +26,18 @@ export class Batcher<T, R> {
   #waiting: Waiting<T, R>[] = [];
   #running = 0;
   #idle: (() => void)[] = [];
+  #linger?: ReturnType<typeof setTimeout>;
+  #lingered = false;
+  readonly #maxConcurrent: number;
+  readonly #maxBatch: number;
+  readonly #lingerMs: number;
 
-  /**
-   * @param flush runs one batch; must return one result per item, in order.
-   * @param maxConcurrent flushes allowed at once (each holds one database connection).
-   * @param maxBatch items per flush (bounds statement size).
-   */
-  constructor(
-    private readonly flush: FlushFn<T, R>,
-    private readonly maxConcurrent: number,
-    private readonly maxBatch: number,
-  ) {}
+  /** @param flush runs one batch; must return one result per item, in order. */
+  constructor(private readonly flush: FlushFn<T, R>, options: BatcherOptions) {
+    this.#maxConcurrent = options.maxConcurrent;
+    this.#maxBatch = options.maxBatch;
+    this.#lingerMs = options.lingerMs ?? 0;
+  }
 
   submit(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
@@ -45,8 +57,24 @@ export class Batcher<T, R> {
   }
 
   #pump(): void {
-    while (this.#running < this.maxConcurrent && this.#waiting.length > 0) {
-      const batch = this.#waiting.splice(0, this.maxBatch);
+    if (this.#linger !== undefined) {
+      if (this.#waiting.length < this.#maxBatch) return;
+      clearTimeout(this.#linger);
+      this.#linger = undefined;
+    }
+    while (this.#running < this.#maxConcurrent && this.#waiting.length > 0) {
+      const lingerNow = this.#lingerMs > 0 && this.#running === 0 && !this.#lingered &&
+        this.#waiting.length < this.#maxBatch;
+      if (lingerNow) {
+        this.#linger = setTimeout(() => {
+          this.#linger = undefined;
+          this.#lingered = true;
+          this.#pump();
+        }, this.#lingerMs);
+        return;
+      }
+      this.#lingered = false;
+      const batch = this.#waiting.splice(0, this.#maxBatch);
       this.#running++;
       this.#run(batch);
     }

@@ -21,6 +21,7 @@ export interface Config {
   claimBatchMax: number;
   maxCallRate: number;
   claimCoalesceMs: number;
+  settleLingerMs: number;
   pollIntervalMs: number;
   notifyMinIntervalMs: number;
   fallbackAfterMs: number;
@@ -133,6 +134,10 @@ export function readConfig(env: Env = Deno.env.toObject()): Config {
     // claim and settle statements per second into 50. The requestedAt is stamped at the claim,
     // so the wait never shows in the audit; it only delays settlement by that much.
     claimCoalesceMs: r.int("CLAIM_COALESCE_MS", 20, 0, 10_000),
+    // A settlement waits this long for others to share its statement. Nobody waits on it (the
+    // client had its answer long ago); the audit only asks about payments 1.5 s old. Default 0
+    // until measured: see bench/README.md.
+    settleLingerMs: r.int("SETTLE_LINGER_MS", 0, 0, 1_000),
     // NOTIFY is only a hint; this poll is what guarantees progress.
     pollIntervalMs: r.int("POLL_INTERVAL_MS", 250, 5),
     // Each NOTIFY commit takes a cluster-wide lock: send at most one per this interval.

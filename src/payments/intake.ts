@@ -38,8 +38,7 @@ export class Intake {
         let i = 0;
         return batch.map((p) => p.deadline > now ? stored[i++] : "expired");
       },
-      maxFlushes,
-      intakeBatchMax,
+      { maxConcurrent: maxFlushes, maxBatch: intakeBatchMax },
     );
   }
 

@@ -32,6 +32,8 @@ export interface DispatcherSettings {
   claimCoalesceMs: number;
   /** Processor calls started per second at most (0 = no limit). */
   maxCallRate: number;
+  /** How long a settle waits for others to share its statement (see Batcher). */
+  settleLingerMs: number;
 }
 
 export interface DispatcherOptions {
@@ -94,16 +96,18 @@ export class Dispatcher {
         const settled = await settlePayments(sql, refs);
         return refs.map((r) => settled.has(r.correlationId));
       },
-      outcomeFlushes,
-      outcomeBatchMax,
+      {
+        maxConcurrent: outcomeFlushes,
+        maxBatch: outcomeBatchMax,
+        lingerMs: settings.settleLingerMs,
+      },
     );
     this.#reschedule = new Batcher(
       async (items) => {
         await reschedulePayments(sql, items);
         return items.map(() => null);
       },
-      outcomeFlushes,
-      outcomeBatchMax,
+      { maxConcurrent: outcomeFlushes, maxBatch: outcomeBatchMax },
     );
   }
 
