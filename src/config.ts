@@ -159,9 +159,10 @@ export function readConfig(env: Env = Deno.env.toObject()): Config {
     // failed is a negative lag (seen once in bench/README.md under overload).
     intakeDeadlineMs: r.int("INTAKE_DEADLINE_MS", 1_000, 1),
     // INSERT statements in flight at once per instance; the rest wait and go together in the
-    // next one. Keep it below DB_POOL_MAX so that settles find a connection. See
-    // bench/README.md for the measurement behind the default.
-    intakeMaxFlushes: r.int("INTAKE_MAX_FLUSHES", 4, 1, 64),
+    // next one. 1, from `deno task bench` on 2026-12-02 (bench/README.md; one run each, noisy):
+    // 0.70 inserts per payment instead of 0.88–0.90, Postgres 1.01 ms of CPU per payment
+    // instead of 1.09–1.16, POST p99 63 ms instead of 89–123 ms. Below DB_POOL_MAX.
+    intakeMaxFlushes: r.int("INTAKE_MAX_FLUSHES", 1, 1, 64),
     adminToken: r.optional("ADMIN_TOKEN"),
     logLevel: r.choice("LOG_LEVEL", "info", ["debug", "info", "warn", "error"] as const),
     // JSON for machines; `deno task dev` asks for the readable form.

@@ -28,7 +28,7 @@ export class Intake {
    * @param maxFlushes INSERT statements in flight at once (INTAKE_MAX_FLUSHES): fewer means
    *   larger batches (fewer commits), more means less waiting behind a slow one.
    */
-  constructor(sql: Sql, onEnqueued: () => void, maxFlushes = 4) {
+  constructor(sql: Sql, onEnqueued: () => void, maxFlushes = 1) {
     this.#batcher = new Batcher(
       async (batch) => {
         const now = Date.now();
