@@ -74,7 +74,7 @@ Deno.test({
             Math.round(log.sent / elapsed)
           }/s); latency ${percentiles(log.durations)}; peak VmRSS api ${peakRss[0]}/${
             peakRss[1]
-          } MB (limit 120), haproxy ${peakRss[2]} MB (limit 25)`,
+          } MB (limit 117), haproxy ${peakRss[2]} MB (limit 30)`,
         ));
       } finally {
         for (const i of instances) await killHard(i);
