@@ -201,7 +201,9 @@ Deno.test("the console in Chromium shows the database's figures, the flow, and f
       expected.total + expected.settled.default.count + expected.settled.fallback.count,
       260,
     );
-    assert.ok(expected.pinned > 0, "the outage left payments pending");
+    // Pending on the failing default: "retrying" when its 500 was recorded, "pinned" when a
+    // call's outcome is unknown; the outage must have left some either way.
+    assert.ok(expected.retrying + expected.pinned > 0, "the outage left payments pending");
     assert.ok(expected.settled.fallback.count > 0, "the fallback took over new payments");
     const books = await processorSummary(processors.default);
     assert.equal(books.totalRequests, expected.settled.default.count);
