@@ -22,7 +22,7 @@ import {
   waitUntil,
 } from "./support/audit.ts";
 import { createTestDatabase } from "./support/db.ts";
-import { freePort, type Processors } from "./support/stack.ts";
+import { freePort, listeningPorts, type Processors } from "./support/stack.ts";
 import type { Simulator } from "../src/simulator/server.ts";
 
 const db = await createTestDatabase("dev_supervision");
@@ -163,9 +163,7 @@ function assertNothingLeft(dev: DevRun): void {
   const pidFiles = existsSync(dev.pidDir) ? readdirSync(dev.pidDir) : [];
   assert.deepEqual(pidFiles, [], "pid files left behind");
   const { port, api, processors } = dev.ports;
-  for (const p of [port, ...api, ...processors]) {
-    Deno.listen({ hostname: "127.0.0.1", port: p }).close();
-  }
+  assert.deepEqual(listeningPorts([port, ...api, ...processors]), [], "a server left listening");
 }
 
 function assertNoStackTrace(output: string): void {

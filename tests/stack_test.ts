@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync } from "node:fs";
 import { startStack } from "../src/local/stack.ts";
 import { createTestDatabase } from "./support/db.ts";
-import { freePort, token } from "./support/stack.ts";
+import { freePort, listeningPorts, token } from "./support/stack.ts";
 
 const db = await createTestDatabase("stack");
 
@@ -64,7 +64,7 @@ Deno.test("the stack serves through HAProxy and stops cleanly", async () => {
   }
   assert.deepEqual(pids.filter(isAlive), [], "no child may outlive the stack");
   assert.ok(!existsSync(stack.pidDir), "pid files (and their folder) are removed");
-  for (const port of ports) Deno.listen({ hostname: "127.0.0.1", port }).close();
+  assert.deepEqual(listeningPorts(ports), [], "a server left listening");
 });
 
 Deno.test({ name: "teardown", fn: async () => await db.drop() });

@@ -130,3 +130,26 @@ export async function assertBooksAgree(
   assert.deepEqual(ours, theirs, `books differ for [${from ?? "-∞"}, ${to ?? "∞"}]`);
   return ours;
 }
+
+/**
+ * Those of `ports` on which some socket is listening (TCP, IPv4 or IPv6), from /proc/net. Not
+ * "can I bind it": other tests running in parallel make outgoing connections whose local port
+ * may be any free one, which says nothing about a server left behind.
+ */
+export function listeningPorts(ports: number[]): number[] {
+  const listening = new Set<number>();
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = Deno.readTextFileSync(file);
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      // State 0A is LISTEN; the local address ends with ":PORT" in hex.
+      if (state === "0A" && local) listening.add(parseInt(local.split(":").at(-1)!, 16));
+    }
+  }
+  return ports.filter((p) => listening.has(p));
+}
