@@ -30,7 +30,8 @@ import {
 import { formatMemory, type MemoryReport, MemorySampler, stackGroups } from "./memory.ts";
 import { resultsRoot, timestamp } from "./paths.ts";
 import { formatTimeline, latencyTimeline, type Slice } from "./timeline.ts";
-import { GcCounter, startStatementCount, type StatementCount } from "./statements.ts";
+import { GcCounter } from "./gc_counter.ts";
+import { startStatementCount, type StatementCount } from "./statements.ts";
 import { apiV8Flags } from "../src/v8_flags.ts";
 
 const env = (name: string) => Deno.env.get(name) || undefined;
@@ -253,6 +254,17 @@ try {
   // k6 failed before handleSummary; said below.
 }
 
+/** Cores per second summed over the process groups `pick` selects; undefined without any. */
+function coresOf(
+  memory: MemoryReport | undefined,
+  pick: (g: MemoryReport["groups"][number]) => boolean,
+): number[] | undefined {
+  const series = (memory?.groups ?? []).filter(pick)
+    .map((g) => memory!.coresPerSecond[g.name] ?? []);
+  if (!series.length) return undefined;
+  return series[0].map((_, i) => series.reduce((sum, xs) => sum + (xs[i] ?? 0), 0));
+}
+
 function parseApiEnv(text: string | undefined): Record<string, string> {
   if (!text) return {};
   const value = JSON.parse(text);
@@ -344,21 +356,11 @@ let timeline: Slice[] | undefined;
 if (raw) {
   timeline = await latencyTimeline(join(resultsDir, "raw.json.gz"), "payment");
   lines.push("POST /payments latency per 5-s slice (stages change at 1, 10, 20, 30, 40, 50 s):");
-  const apiSeries = Object.entries(memory?.coresPerSecond ?? {})
-    .filter(([name]) => name.startsWith("api")).map(([, xs]) => xs);
-  const apiCores = apiSeries.length
-    ? apiSeries[0].map((_, i) => apiSeries.reduce((sum, xs) => sum + (xs[i] ?? 0), 0))
-    : undefined;
-  const budgetSeries = (memory?.groups ?? []).filter((g) => g.budget)
-    .map((g) => memory!.coresPerSecond[g.name] ?? []);
-  const stackCores = budgetSeries.length
-    ? budgetSeries[0].map((_, i) => budgetSeries.reduce((sum, xs) => sum + (xs[i] ?? 0), 0))
-    : undefined;
   lines.push(formatTimeline(timeline, {
     queueDepth,
     machineBusyPct: memory?.machineBusyPctPerSecond,
-    apiCores,
-    stackCores,
+    apiCores: coresOf(memory, (g) => g.name.startsWith("api")),
+    stackCores: coresOf(memory, (g) => g.budget),
   }));
 }
 console.log(lines.join("\n"));
