@@ -98,9 +98,11 @@ async function postPayment(req: Request, deps: AppDeps, started: number): Promis
   const payment = parsePayment(await readJsonBody(req, deps.maxBodyBytes), deps.maxAmountCents);
   const result = await deps.intake.accept(payment, started + deps.intakeDeadlineMs);
   if (result === "expired" || result === "unconfirmed") {
-    throw new HttpError(503, "overloaded: the payment was not stored, retry", {
-      "retry-after": "1",
-    });
+    // Either way a retry with the same body is safe: accepting a payment is idempotent.
+    const why = result === "expired"
+      ? "overloaded: the payment was not stored"
+      : "the database could not confirm the payment was stored";
+    throw new HttpError(503, `${why}, retry`, { "retry-after": "1" });
   }
   deps.metrics.paymentsAccepted[result].inc();
   if (result === "conflict") {
