@@ -64,10 +64,17 @@ export async function startService(config: Config, log?: Logger): Promise<Servic
   const notifier = throttle(() => {
     notifyPending(sql).catch((err) => log.warn("notify_failed", { err }));
   }, config.notifyMinIntervalMs);
-  const intake = new Intake(sql, () => {
-    dispatcher.hint();
-    notifier.call();
-  }, config.intakeMaxFlushes);
+  const intake = new Intake({
+    sql,
+    onEnqueued: () => {
+      dispatcher.hint();
+      notifier.call();
+    },
+    maxFlushes: config.intakeMaxFlushes,
+    worker: dispatcher,
+    durableSql: claimSql === sql ? undefined : claimSql,
+    log,
+  });
   const poller = new HealthPoller(sql, router, urls, config.healthCheckIntervalMs, log);
   // NOTIFY is a hint like a local enqueue; on every (re)connect of the listener, catch up by
   // claiming at once, since notifications sent while it was away are lost.

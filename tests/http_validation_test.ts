@@ -9,7 +9,7 @@ import { createTestDatabase } from "./support/db.ts";
 import { createServiceMetrics } from "../src/metrics/service_metrics.ts";
 
 const db = await createTestDatabase("http");
-const intake = new Intake(db.sql, () => {});
+const intake = new Intake({ sql: db.sql, onEnqueued: () => {} });
 const log = createLogger("error");
 const metrics = createServiceMetrics();
 const base = {

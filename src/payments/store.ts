@@ -52,26 +52,63 @@ export interface ProcessorTotals {
 }
 
 /**
+ * Claim fields for queue rows this instance takes as it inserts them (see Intake): the same
+ * state a claim leaves (claimBatch), so a row whose holder dies is taken over the same way.
+ */
+export interface InsertClaim {
+  owner: string;
+  target: ProcessorId;
+  requestedAt: Date;
+  leaseMs: number;
+}
+
+/**
  * Inserts the payments and their queue rows in one statement (one commit). Returns the ids
  * that were new; the others already existed (a repeat, or a conflict for the caller to judge).
+ * With `claim`, the first `claim.count` rows of `batch`, where new, are inserted already
+ * leased to claim.owner with their attempt fixed, claim_seq 1: a claim that costs no statement.
  */
-export async function insertPayments(sql: Sql, batch: NewPayment[]): Promise<Set<string>> {
+export async function insertPayments(
+  sql: Sql,
+  batch: NewPayment[],
+  claim?: InsertClaim & { count: number },
+): Promise<Set<string>> {
   const ids = batch.map((p) => p.correlationId);
   const cents = batch.map((p) => p.amountCents.toString());
   const rows = await sql<{ correlation_id: string }[]>`
     with input as (
-      select * from unnest(${ids}::uuid[], ${cents}::int8[]) as t(correlation_id, amount_cents)
+      select * from unnest(${ids}::uuid[], ${cents}::int8[]) with ordinality
+        as t(correlation_id, amount_cents, n)
     ), inserted as (
       insert into payments (correlation_id, amount_cents)
       select correlation_id, amount_cents from input
       on conflict (correlation_id) do nothing
       returning correlation_id, amount_cents
     ), queued as (
-      insert into payment_queue (correlation_id, amount_cents)
-      select correlation_id, amount_cents from inserted
+      insert into payment_queue
+        (correlation_id, amount_cents, visible_at, claim_seq, lease_owner, processor, requested_at)
+      select i.correlation_id, i.amount_cents,
+        case when c.claimed
+          then now() + ${claim?.leaseMs ?? 0} * interval '1 millisecond' else now() end,
+        case when c.claimed then 1 else 0 end,
+        case when c.claimed then ${claim?.owner ?? null}::text end,
+        case when c.claimed then ${claim?.target ?? null}::int2 end,
+        case when c.claimed then ${claim?.requestedAt ?? null}::timestamptz end
+      from inserted i join input t using (correlation_id),
+        lateral (select t.n <= ${claim?.count ?? 0} as claimed) c
     )
     select correlation_id from inserted`;
   return new Set(rows.map((r) => r.correlation_id));
+}
+
+/**
+ * Returns once every commit made before it is on disk: a durable commit flushes the WAL up to
+ * its own record, which lies after theirs. `durableSql` as for claimBatch. An xid makes the
+ * commit write a record at all (a read-only transaction commits without one, and waits for
+ * nothing).
+ */
+export async function awaitDurable(durableSql: Sql): Promise<void> {
+  await durableSql`select pg_current_xact_id()`;
 }
 
 export async function findAmounts(sql: Sql, ids: string[]): Promise<Map<string, bigint>> {

@@ -11,6 +11,8 @@ import {
   claimBatch,
   type ClaimedPayment,
   type ClaimRef,
+  type InsertClaim,
+  type NewPayment,
   type ProcessorId,
   releaseLeases,
   type Reschedule,
@@ -46,6 +48,12 @@ export interface DispatcherOptions {
   settings: DispatcherSettings;
   log: Logger;
   metrics: ServiceMetrics;
+}
+
+/** Slots held for payments the intake is inserting already claimed (see Dispatcher.reserve). */
+export interface Reservation {
+  slots: number;
+  claim: InsertClaim;
 }
 
 // Outcome writes batch naturally; two flushes at once leave the rest of the pool to intake.
@@ -141,6 +149,60 @@ export class Dispatcher {
     else this.#wakeRequested = true;
   }
 
+  /**
+   * Up to `wanted` slots for new payments the intake is about to insert: when new work would
+   * be claimed at full rate right now (healthy target, free slots, pace tokens), the intake
+   * inserts those rows already leased to us (insertPayments) and hands them over with
+   * `handOff`, so they cost no claim statement and no wake-up. The slots count as in flight
+   * until then, so claims cannot overcommit meanwhile.
+   */
+  reserve(wanted: number): Reservation | undefined {
+    if (this.#stopping || wanted < 1) return undefined;
+    const now = Date.now();
+    const [plan] = this.router.plan(now);
+    if (!plan || plan.mode !== "full" || !plan.fresh) return undefined;
+    const slots = Math.min(
+      wanted,
+      this.settings.maxInFlight - this.#inFlight,
+      this.#pace.available(now),
+    );
+    if (slots < 1) return undefined;
+    this.#pace.take(slots);
+    this.#inFlight += slots;
+    return {
+      slots,
+      claim: {
+        owner: this.settings.owner,
+        target: plan.target,
+        requestedAt: new Date(now),
+        leaseMs: this.#leaseMs(),
+      },
+    };
+  }
+
+  /**
+   * Calls the processor for the rows inserted under `reservation` (claim_seq 1, attempt fixed),
+   * and gives back the slots they did not use. Rows never handed over (the insert or the
+   * durability wait failed) stay leased until the lease ends, then are claimed like any other.
+   * Their commit must already be durable (see Intake).
+   */
+  handOff(reservation: Reservation, rows: NewPayment[]): void {
+    this.#inFlight -= reservation.slots;
+    this.#pace.take(rows.length - reservation.slots);
+    for (const row of rows) {
+      this.#launch({
+        correlationId: row.correlationId,
+        amountCents: row.amountCents,
+        processor: reservation.claim.target,
+        requestedAt: reservation.claim.requestedAt,
+        claimSeq: 1,
+        attempts: 0,
+        takenOver: false,
+      }, false);
+    }
+    if (this.#inFlight === 0) this.#idleWaiters.splice(0).forEach((r) => r());
+  }
+
   /** Stops claiming, lets calls in flight finish and record, then frees this owner's leases. */
   async stop(): Promise<void> {
     this.#stopping = true;
@@ -176,8 +238,7 @@ export class Dispatcher {
     this.#backlogLikely = false;
     this.#throttledMs = 0;
     const now = Date.now();
-    const leaseMs = Math.max(this.router.timeoutMs(DEFAULT), this.router.timeoutMs(FALLBACK)) +
-      this.settings.leaseMarginMs;
+    const leaseMs = this.#leaseMs();
     for (const plan of this.router.plan(now)) {
       const free = this.settings.maxInFlight - this.#inFlight;
       if (free <= 0) {
@@ -244,6 +305,12 @@ export class Dispatcher {
       if (this.#inFlight === 0) this.#idleWaiters.splice(0).forEach((r) => r());
       if (this.#backlogLikely || probe) this.wake();
     }
+  }
+
+  /** Long enough for any call to end, plus the margin before a take-over. */
+  #leaseMs(): number {
+    return Math.max(this.router.timeoutMs(DEFAULT), this.router.timeoutMs(FALLBACK)) +
+      this.settings.leaseMarginMs;
   }
 
   #backoffMs(attempts: number): number {
