@@ -24,9 +24,10 @@ export class TokenBucket {
     if (this.ratePerSec !== 0) this.#tokens -= n;
   }
 
-  /** Milliseconds until one whole token is there. */
-  msUntilNext(): number {
-    if (this.ratePerSec === 0 || this.#tokens >= 1) return 0;
-    return Math.ceil((1 - this.#tokens) * 1000 / this.ratePerSec);
+  /** Milliseconds until `n` whole tokens are there (at most the burst). */
+  msUntil(n: number): number {
+    const wanted = Math.min(n, this.burst);
+    if (this.ratePerSec === 0 || this.#tokens >= wanted) return 0;
+    return Math.ceil((wanted - this.#tokens) * 1000 / this.ratePerSec);
   }
 }
