@@ -132,7 +132,9 @@ export function readConfig(env: Env = Deno.env.toObject()): Config {
     maxCallRate: r.int("MAX_CALL_RATE", 0, 0, 1_000_000),
     // New payments are claimed within this delay, together: at 500 payments/s, 20 ms turns 500
     // claim and settle statements per second into 50. The requestedAt is stamped at the claim,
-    // so the wait never shows in the audit; it only delays settlement by that much.
+    // so the wait never shows in the audit; it only delays settlement by that much. The same
+    // delay gathers hand-offs into one durability round trip (SYNCHRONOUS_COMMIT=off) and
+    // paced claims into batches of this many milliseconds' worth of MAX_CALL_RATE.
     claimCoalesceMs: r.int("CLAIM_COALESCE_MS", 20, 0, 10_000),
     // A settlement waits this long for others to share its statement. Nobody waits on it (the
     // client had its answer long ago); the audit only asks about payments 1.5 s old. 20, from

@@ -73,6 +73,7 @@ export async function startService(config: Config, log?: Logger): Promise<Servic
     maxFlushes: config.intakeMaxFlushes,
     worker: dispatcher,
     durableSql: claimSql === sql ? undefined : claimSql,
+    durableLingerMs: config.claimCoalesceMs,
     log,
   });
   const poller = new HealthPoller(sql, router, urls, config.healthCheckIntervalMs, log);

@@ -40,6 +40,9 @@ export interface IntakeOptions {
    * never see a payment a Postgres crash could make us forget. Absent when `sql` commits
    * durably already (SYNCHRONOUS_COMMIT=on). */
   durableSql?: Sql;
+  /** How long a hand-off waits for others to share its durability round trip
+   * (CLAIM_COALESCE_MS: the wait a claim of new payments had before). Default 0. */
+  durableLingerMs?: number;
   log?: Logger;
 }
 
@@ -67,7 +70,11 @@ export class Intake {
       this.#durable = new Batcher(async (items) => {
         await awaitDurable(durableSql);
         return items.map(() => null);
-      }, { maxConcurrent: 1, maxBatch: Number.MAX_SAFE_INTEGER });
+      }, {
+        maxConcurrent: 1,
+        maxBatch: Number.MAX_SAFE_INTEGER,
+        lingerMs: options.durableLingerMs,
+      });
     }
     this.#batcher = new Batcher(
       (batch) => this.#flush(batch),
