@@ -10,6 +10,7 @@ import { notifyPending, pendingChannel, type ProcessorId } from "./payments/stor
 import { HealthPoller } from "./processors/health_poller.ts";
 import { DEFAULT, FALLBACK, ProcessorRouter } from "./processors/router.ts";
 import { Dispatcher } from "./worker/dispatcher.ts";
+import { NotifyLimiter } from "./worker/notify_limiter.ts";
 import { createServiceMetrics, type ServiceMetrics } from "./metrics/service_metrics.ts";
 
 export interface Service {
@@ -61,9 +62,9 @@ export async function startService(config: Config, log?: Logger): Promise<Servic
     log,
     metrics,
   });
-  const notifier = throttle(() => {
+  const notifier = new NotifyLimiter(() => {
     notifyPending(sql).catch((err) => log.warn("notify_failed", { err }));
-  }, config.notifyMinIntervalMs);
+  }, { intervalMs: config.notifyMinIntervalMs });
   const intake = new Intake({
     sql,
     onEnqueued: () => {
@@ -119,30 +120,5 @@ export async function startService(config: Config, log?: Logger): Promise<Servic
     dispatcher,
     metrics,
     stop,
-  };
-}
-
-/** Calls fn at most once per intervalMs, with a trailing call so the last event is not lost. */
-function throttle(fn: () => void, intervalMs: number) {
-  let last = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return {
-    call() {
-      const wait = last + intervalMs - Date.now();
-      if (wait <= 0) {
-        last = Date.now();
-        fn();
-      } else {
-        timer ??= setTimeout(() => {
-          timer = undefined;
-          last = Date.now();
-          fn();
-        }, wait);
-      }
-    },
-    cancel() {
-      clearTimeout(timer);
-      timer = undefined;
-    },
   };
 }
