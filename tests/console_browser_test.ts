@@ -8,8 +8,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { dataDir, projectRoot } from "../src/local/project_paths.ts";
-import { ensureChromium } from "../src/local/system_packages.ts";
+import { dataDir, projectRoot } from "../tools/local/project_paths.ts";
+import { ensureChromium } from "../tools/local/system_packages.ts";
 import {
   type InstanceProcess,
   PaymentLog,

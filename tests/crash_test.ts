@@ -13,8 +13,8 @@ import {
   startProcessors,
   waitForDrain,
 } from "./support/stack.ts";
-import { spawnChild, waitForHttp } from "../src/local/processes.ts";
-import { projectRoot } from "../src/local/project_paths.ts";
+import { spawnChild, waitForHttp } from "../tools/local/processes.ts";
+import { projectRoot } from "../tools/local/project_paths.ts";
 
 const db = await createTestDatabase("crash");
 

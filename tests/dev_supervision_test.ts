@@ -1,4 +1,4 @@
-// `deno task dev` as a user runs it (the real src/local/dev.ts as a child process, on ports of
+// `deno task dev` as a user runs it (the real tools/local/dev.ts as a child process, on ports of
 // its own): an API instance killed under load comes back by itself and the books still agree;
 // a signal at any moment of the start-up leaves nothing running, Postgres included; a child
 // that exits during start-up ends dev at once with its message; a simulator or Postgres that
@@ -10,8 +10,8 @@ import {
   localPostgresState,
   startLocalPostgres,
   stopLocalPostgres,
-} from "../src/local/embedded_postgres.ts";
-import { projectRoot, runDir } from "../src/local/project_paths.ts";
+} from "../tools/local/embedded_postgres.ts";
+import { projectRoot, runDir } from "../tools/local/project_paths.ts";
 import {
   auditBooks,
   crashCluster,
@@ -23,7 +23,7 @@ import {
 } from "./support/audit.ts";
 import { createTestDatabase } from "./support/db.ts";
 import { freePort, listeningPorts, type Processors } from "./support/stack.ts";
-import type { Simulator } from "../src/simulator/server.ts";
+import type { Simulator } from "../tools/simulator/server.ts";
 
 const db = await createTestDatabase("dev_supervision");
 /**
@@ -50,7 +50,7 @@ interface DevRun {
 }
 
 /**
- * Starts `deno run -A src/local/dev.ts` on free ports. `env` is added to ours; a null value
+ * Starts `deno run -A tools/local/dev.ts` on free ports. `env` is added to ours; a null value
  * removes a variable (e.g. DATABASE_URL, so that dev starts a cluster itself). `ownGroup`
  * gives it a process group of its own, like a shell's foreground job, for ctrlC().
  */
@@ -72,7 +72,7 @@ function startDev(
       ...(ownGroup ? [Deno.execPath()] : []),
       "run",
       "-A",
-      join(projectRoot, "src/local/dev.ts"),
+      join(projectRoot, "tools/local/dev.ts"),
       ...["--port", `${port}`, "--api-ports", `${a1},${a2}`, "--processor-ports", `${p1},${p2}`],
       ...["--stats-port", `${stats}`, ...args],
     ],

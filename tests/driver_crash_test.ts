@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { connect } from "../src/db/connect.ts";
-import { projectRoot } from "../src/local/project_paths.ts";
+import { projectRoot } from "../tools/local/project_paths.ts";
 import {
   auditBooks,
   createDatabaseOn,

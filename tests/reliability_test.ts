@@ -1,4 +1,4 @@
-// Reliability, the fast scenarios: hostile processors (each fault of src/simulator/faults.ts),
+// Reliability, the fast scenarios: hostile processors (each fault of tools/simulator/faults.ts),
 // a storm of mixed faults, kill -9 of instances under load, a Postgres restart under load and
 // a 10× load spike. Two instances each time; every scenario ends with the audit of
 // tests/support/audit.ts. The long versions live in tests/chaos/.

@@ -3,7 +3,7 @@
 // process, pid file or held port behind.
 import assert from "node:assert/strict";
 import { existsSync, readdirSync } from "node:fs";
-import { startStack } from "../src/local/stack.ts";
+import { startStack } from "../tools/local/stack.ts";
 import { createTestDatabase } from "./support/db.ts";
 import { freePort, listeningPorts, token } from "./support/stack.ts";
 

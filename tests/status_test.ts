@@ -4,8 +4,8 @@ import assert from "node:assert/strict";
 import type { Sql } from "../src/db/connect.ts";
 import { readQueueStats } from "../src/metrics/queue_stats_store.ts";
 import { createServiceMetrics } from "../src/metrics/service_metrics.ts";
-import { formatAmount, formatDuration, renderStatus } from "../src/status/render_status.ts";
-import { hasPaymentTables, readStatus } from "../src/status/status_store.ts";
+import { formatAmount, formatDuration, renderStatus } from "../tools/status/render_status.ts";
+import { hasPaymentTables, readStatus } from "../tools/status/status_store.ts";
 import { createTestDatabase } from "./support/db.ts";
 
 interface QueueSeed {
@@ -190,7 +190,7 @@ Deno.test("the queue gauges read pending and leased rows from Postgres at scrape
 
 Deno.test("`deno task status` prints the view for DATABASE_URL and exits 0", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("../src/status/main.ts", import.meta.url).pathname],
+    args: ["run", "-A", new URL("../tools/status/main.ts", import.meta.url).pathname],
     env: { DATABASE_URL: db.url, NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",

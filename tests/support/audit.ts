@@ -14,13 +14,13 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Sql } from "../../src/db/connect.ts";
-import { type LocalPostgres, startLocalPostgres } from "../../src/local/embedded_postgres.ts";
-import { type Child, spawnChild, waitForHttp } from "../../src/local/processes.ts";
-import { dataDir, projectRoot } from "../../src/local/project_paths.ts";
-import { ensurePostgresBinDir } from "../../src/local/system_packages.ts";
+import { type LocalPostgres, startLocalPostgres } from "../../tools/local/embedded_postgres.ts";
+import { type Child, spawnChild, waitForHttp } from "../../tools/local/processes.ts";
+import { dataDir, projectRoot } from "../../tools/local/project_paths.ts";
+import { ensurePostgresBinDir } from "../../tools/local/system_packages.ts";
 import { apiV8Flags } from "../../src/v8_flags.ts";
 import { formatCents } from "../../src/money.ts";
-import type { Simulator } from "../../src/simulator/server.ts";
+import type { Simulator } from "../../tools/simulator/server.ts";
 import { createTestDatabase, type TestDatabase } from "./db.ts";
 import {
   freePort,
@@ -131,7 +131,7 @@ export async function killHard(instance: InstanceProcess): Promise<void> {
 
 // ─── Processors with fault switches ─────────────────────────────────────────────────────────
 
-/** Both simulators with their test-only fault switches (src/simulator/faults.ts) enabled. */
+/** Both simulators with their test-only fault switches (tools/simulator/faults.ts) enabled. */
 export function startHostileProcessors(): Promise<Processors> {
   return startProcessors(true);
 }

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { type Service, startService } from "../../src/service.ts";
-import { type Simulator, startSimulator } from "../../src/simulator/server.ts";
+import { type Simulator, startSimulator } from "../../tools/simulator/server.ts";
 
 export const token = "123";
 
@@ -22,7 +22,7 @@ export interface Processors {
   close(): Promise<void>;
 }
 
-/** Both simulators; `faults` enables their test-only fault switches (src/simulator/faults.ts). */
+/** Both simulators; `faults` enables their test-only fault switches (tools/simulator/faults.ts). */
 export async function startProcessors(faults = false): Promise<Processors> {
   const def = await startSimulator({ port: 0, transactionFee: 0.05, initialToken: token, faults });
   const fb = await startSimulator({ port: 0, transactionFee: 0.15, initialToken: token, faults });

@@ -4,9 +4,9 @@
 // src/health/health_reads.ts), so the status view, the console and the queue gauges count the
 // same way; only the status view's own statements are here.
 import type postgres from "postgres";
-import type { Sql } from "../db/connect.ts";
-import { type HealthRecord, readHealthRecords } from "../health/health_reads.ts";
-import type { ProcessorId } from "../payments/store.ts";
+import type { Sql } from "../../src/db/connect.ts";
+import { type HealthRecord, readHealthRecords } from "../../src/health/health_reads.ts";
+import type { ProcessorId } from "../../src/payments/store.ts";
 import {
   type AttemptStats,
   type LeaseHolder,
@@ -14,7 +14,7 @@ import {
   readAttemptStats,
   readLeaseHolders,
   readQueueDepth,
-} from "../queue/queue_reads.ts";
+} from "../../src/queue/queue_reads.ts";
 
 /** A pool or a transaction: anything that runs a tagged-template query. */
 type Queryable = postgres.ISql;
