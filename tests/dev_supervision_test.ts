@@ -21,11 +21,11 @@ import {
   steadyLoad,
   waitUntil,
 } from "./support/audit.ts";
-import { createTestDatabase } from "./support/db.ts";
+import { createTestDatabase, type TestDatabase } from "./support/db.ts";
 import { freePort, listeningPorts, type Processors } from "./support/stack.ts";
+import { suite } from "./support/suite.ts";
 import type { Simulator } from "../tools/simulator/server.ts";
 
-const db = await createTestDatabase("dev_supervision");
 /**
  * A cluster of this file's own for the cases where dev starts Postgres itself, always on a port
  * free at that moment: its derived port lies in Linux's ephemeral range, where a client socket
@@ -33,6 +33,13 @@ const db = await createTestDatabase("dev_supervision");
  */
 const cluster = "pg-dev-supervision";
 const startOwnCluster = () => startLocalPostgres({ name: cluster, port: freePort() });
+
+let db: TestDatabase;
+const test = suite("dev supervision", async (defer) => {
+  db = await createTestDatabase("dev_supervision");
+  defer(() => db.drop());
+  defer(() => stopLocalPostgres({ name: cluster }));
+});
 
 interface DevRun {
   url: string;
@@ -185,9 +192,9 @@ function assertStoppedBySignal(
   assert.equal(status.code, 0, output);
 }
 
-/** Deno.test, and whatever dev a failure left running is stopped before the next test. */
+/** A test of the suite, and whatever dev a failure left running is stopped before the next. */
 function devTest(name: string, fn: (t: Deno.TestContext) => Promise<void>): void {
-  Deno.test(name, async (t) => {
+  test(name, async (t) => {
     try {
       await fn(t);
     } finally {
@@ -405,12 +412,4 @@ devTest("a cluster that was already running is left running, and pg:stop stops i
   assert.equal(out.code, 0, text);
   assert.match(text, /stopped the project-local cluster/);
   assert.equal((await localPostgresState(cluster)).state, "not running");
-});
-
-Deno.test({
-  name: "teardown",
-  fn: async () => {
-    await stopLocalPostgres({ name: cluster });
-    await db.drop();
-  },
 });

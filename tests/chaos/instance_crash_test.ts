@@ -14,8 +14,8 @@ import {
   spawnInstance,
   steadyLoad,
   waitUntil,
-  withTestDatabase,
 } from "../support/audit.ts";
+import { withTestDatabase } from "../support/db.ts";
 import { configure, instanceEnv, startProcessors } from "../support/stack.ts";
 
 Deno.test({

@@ -16,8 +16,8 @@ import {
   rssMb,
   sendPayment,
   spawnInstance,
-  withTestDatabase,
 } from "../support/audit.ts";
+import { withTestDatabase } from "../support/db.ts";
 import { startHaproxy } from "../support/haproxy.ts";
 import { instanceEnv, startProcessors } from "../support/stack.ts";
 

@@ -19,8 +19,8 @@ import {
   steadyLoad,
   waitForEmptyQueue,
   waitUntil,
-  withTestDatabase,
 } from "../support/audit.ts";
+import { withTestDatabase } from "../support/db.ts";
 import { configure, instanceEnv } from "../support/stack.ts";
 
 Deno.test({

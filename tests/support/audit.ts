@@ -21,7 +21,7 @@ import { ensurePostgresBinDir } from "../../tools/local/system_packages.ts";
 import { apiV8Flags } from "../../src/v8_flags.ts";
 import { formatCents } from "../../src/money.ts";
 import type { Simulator } from "../../tools/simulator/server.ts";
-import { createTestDatabase, type TestDatabase } from "./db.ts";
+import { createTestDatabase } from "./db.ts";
 import {
   freePort,
   type Processors,
@@ -288,19 +288,6 @@ export function steadyLoad(
       while (inFlight.size > 0) await Promise.all(inFlight);
     },
   };
-}
-
-/** A database of its own for one test (tests/support/db.ts), dropped afterwards. */
-export async function withTestDatabase(
-  label: string,
-  fn: (db: TestDatabase) => Promise<void>,
-): Promise<void> {
-  const db = await createTestDatabase(label);
-  try {
-    await fn(db);
-  } finally {
-    await db.drop();
-  }
 }
 
 /** Seconds each chaos scenario runs (CHAOS_SECONDS, default 60); CI may pass a short one. */

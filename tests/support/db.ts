@@ -119,3 +119,16 @@ export async function createTestDatabase(
     },
   };
 }
+
+/** A database of its own for one test, dropped afterwards whatever the test did. */
+export async function withTestDatabase<T>(
+  label: string,
+  fn: (db: TestDatabase) => Promise<T>,
+): Promise<T> {
+  const db = await createTestDatabase(label);
+  try {
+    return await fn(db);
+  } finally {
+    await db.drop();
+  }
+}
