@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { Service } from "../src/service.ts";
-import { probe, sleep } from "./support/audit.ts";
+import { probe, sleep } from "./support/wait.ts";
 import { createTestDatabase, type TestDatabase } from "./support/db.ts";
 import { instanceEnv, type Processors, startInstance, startProcessors } from "./support/stack.ts";
 import { suite } from "./support/suite.ts";

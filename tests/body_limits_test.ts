@@ -4,7 +4,7 @@
 // written, and the instance keeps serving.
 import assert from "node:assert/strict";
 import type { Service } from "../src/service.ts";
-import { sleep } from "./support/audit.ts";
+import { sleep } from "./support/wait.ts";
 import { createTestDatabase, type TestDatabase } from "./support/db.ts";
 import { type Haproxy, startHaproxy } from "./support/haproxy.ts";
 import { instanceEnv, startInstance, startProcessors } from "./support/stack.ts";

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { parseViewOptions } from "../tools/status/main.ts";
 import { createTestDatabase } from "./support/db.ts";
-import { waitUntil } from "./support/audit.ts";
+import { waitUntil } from "./support/wait.ts";
 
 const clearScreen = "\x1b[H\x1b[2J";
 

@@ -12,15 +12,10 @@ import {
   stopLocalPostgres,
 } from "../tools/local/embedded_postgres.ts";
 import { projectRoot, runDir } from "../tools/local/project_paths.ts";
-import {
-  auditBooks,
-  crashCluster,
-  describeReport,
-  probe,
-  sleep,
-  steadyLoad,
-  waitUntil,
-} from "./support/audit.ts";
+import { auditBooks, describeReport } from "./support/audit.ts";
+import { crashCluster } from "./support/clusters.ts";
+import { steadyLoad } from "./support/traffic.ts";
+import { probe, sleep, waitUntil } from "./support/wait.ts";
 import { createTestDatabase, type TestDatabase } from "./support/db.ts";
 import { freePort, listeningPorts, type Processors } from "./support/stack.ts";
 import { suite } from "./support/suite.ts";

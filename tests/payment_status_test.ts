@@ -15,7 +15,7 @@ import {
   startInstance,
   startProcessors,
 } from "./support/stack.ts";
-import { waitUntil } from "./support/audit.ts";
+import { waitUntil } from "./support/wait.ts";
 import { suite } from "./support/suite.ts";
 
 let db: TestDatabase;

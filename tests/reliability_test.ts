@@ -7,24 +7,19 @@ import type { Service } from "../src/service.ts";
 import {
   auditBooks,
   type AuditReport,
-  createDatabaseOn,
   describeReport,
+  waitForEmptyQueue,
+} from "./support/audit.ts";
+import { createDatabaseOn, restartCluster, startCluster } from "./support/clusters.ts";
+import {
   type FaultSetting,
   faultState,
-  killHard,
-  PaymentLog,
-  probe,
-  restartCluster,
-  sendPayment,
   setFault,
-  sleep,
-  spawnInstance,
-  startCluster,
   startHostileProcessors,
-  steadyLoad,
-  waitForEmptyQueue,
-  waitUntil,
-} from "./support/audit.ts";
+} from "./support/faults.ts";
+import { killHard, spawnInstance } from "./support/instances.ts";
+import { PaymentLog, sendPayment, steadyLoad } from "./support/traffic.ts";
+import { probe, sleep, waitUntil } from "./support/wait.ts";
 import { createTestDatabase, type TestDatabase } from "./support/db.ts";
 import {
   configure,
