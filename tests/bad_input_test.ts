@@ -5,22 +5,16 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { Service } from "../src/service.ts";
 import { probe, sleep } from "./support/wait.ts";
-import { createTestDatabase, type TestDatabase } from "./support/db.ts";
-import { instanceEnv, type Processors, startInstance, startProcessors } from "./support/stack.ts";
+import type { TestDatabase } from "./support/db.ts";
+import { openStack } from "./support/stack.ts";
 import { suite } from "./support/suite.ts";
 
 let db: TestDatabase;
 let base: string;
 let port: number;
 const test = suite("bad input", async (defer) => {
-  db = await createTestDatabase("bad_input");
-  defer(() => db.drop());
-  const processors: Processors = await startProcessors();
-  defer(() => processors.close());
-  const instance: Service = await startInstance(
-    instanceEnv(db.url, processors, { INSTANCE_ID: "bad-input" }),
-  );
-  defer(() => instance.stop());
+  let instance: Service;
+  ({ db, instances: [instance] } = await openStack(defer, "bad_input", ["bad-input"]));
   base = instance.address;
   port = instance.port!;
 });

@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import type { Service } from "../src/service.ts";
 import { sleep } from "./support/wait.ts";
-import { createTestDatabase, type TestDatabase } from "./support/db.ts";
+import type { TestDatabase } from "./support/db.ts";
 import { type Haproxy, startHaproxy } from "./support/haproxy.ts";
-import { instanceEnv, startInstance, startProcessors } from "./support/stack.ts";
+import { openStack } from "./support/stack.ts";
 import { suite } from "./support/suite.ts";
 
 let db: TestDatabase;
@@ -15,12 +15,7 @@ let instance: Service;
 let direct: number;
 let haproxy: Haproxy;
 const test = suite("body limits", async (defer) => {
-  db = await createTestDatabase("body_limits");
-  defer(() => db.drop());
-  const processors = await startProcessors();
-  defer(() => processors.close());
-  instance = await startInstance(instanceEnv(db.url, processors, { INSTANCE_ID: "limits" }));
-  defer(() => instance.stop());
+  ({ db, instances: [instance] } = await openStack(defer, "body_limits", ["limits"]));
   direct = instance.port!;
   haproxy = await startHaproxy([`127.0.0.1:${direct}`, `127.0.0.1:${direct}`]);
   defer(() => haproxy.stop());

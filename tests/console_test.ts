@@ -6,7 +6,7 @@ import type { Sql } from "../src/db/connect.ts";
 import { createConsoleHandler } from "../src/console/console_routes.ts";
 import type { Snapshot } from "../src/console/console_feed.ts";
 import { LedgerTotals } from "../src/console/ledger_totals.ts";
-import { createTestDatabase, type TestDatabase } from "./support/db.ts";
+import { openTestDatabase, type TestDatabase } from "./support/db.ts";
 import { suite } from "./support/suite.ts";
 
 let db: TestDatabase;
@@ -48,8 +48,7 @@ async function seedSettled(sql: Sql, processor: 1 | 2, cents: number, agoSeconds
 
 let oldestId = "";
 const test = suite("console", async (defer) => {
-  db = await createTestDatabase("console");
-  defer(() => db.drop());
+  db = await openTestDatabase(defer, "console");
   const sql = db.sql;
   for (const acceptedAgo of [5, 6]) await seedQueued(sql, { acceptedAgo, visibleIn: -1 });
   await seedQueued(sql, { acceptedAgo: 30, visibleIn: 20, processor: 1, owner: "api1" });

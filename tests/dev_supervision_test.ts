@@ -16,7 +16,7 @@ import { auditBooks, describeReport } from "./support/audit.ts";
 import { crashCluster } from "./support/clusters.ts";
 import { steadyLoad } from "./support/traffic.ts";
 import { probe, sleep, waitUntil } from "./support/wait.ts";
-import { createTestDatabase, type TestDatabase } from "./support/db.ts";
+import { openTestDatabase, type TestDatabase } from "./support/db.ts";
 import { freePort, listeningPorts, type Processors } from "./support/stack.ts";
 import { suite } from "./support/suite.ts";
 import type { Simulator } from "../tools/simulator/server.ts";
@@ -31,8 +31,7 @@ const startOwnCluster = () => startLocalPostgres({ name: cluster, port: freePort
 
 let db: TestDatabase;
 const test = suite("dev supervision", async (defer) => {
-  db = await createTestDatabase("dev_supervision");
-  defer(() => db.drop());
+  db = await openTestDatabase(defer, "dev_supervision");
   defer(() => stopLocalPostgres({ name: cluster }));
 });
 

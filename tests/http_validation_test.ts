@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { type AppDeps, createHandler, type Handler } from "../src/http/app.ts";
 import { createLogger } from "../src/log.ts";
 import { Intake } from "../src/payments/intake.ts";
-import { createTestDatabase, type TestDatabase } from "./support/db.ts";
+import { openTestDatabase, type TestDatabase } from "./support/db.ts";
 import { suite } from "./support/suite.ts";
 import { createServiceMetrics } from "../src/metrics/service_metrics.ts";
 
@@ -16,8 +16,7 @@ const metrics = createServiceMetrics();
 let base: AppDeps;
 let handle: Handler;
 const test = suite("the HTTP contract", async (defer) => {
-  db = await createTestDatabase("http");
-  defer(() => db.drop());
+  db = await openTestDatabase(defer, "http");
   intake = new Intake({ sql: db.sql, onEnqueued: () => {} });
   defer(() => intake.drained());
   base = {

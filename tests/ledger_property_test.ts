@@ -10,24 +10,17 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { Service } from "../src/service.ts";
-import { createTestDatabase, type TestDatabase } from "./support/db.ts";
-import { instanceEnv, type Processors, startInstance, startProcessors } from "./support/stack.ts";
+import type { TestDatabase } from "./support/db.ts";
+import { openStack } from "./support/stack.ts";
 import { suite } from "./support/suite.ts";
 
 const adminToken = "ledger-property-admin";
 let db: TestDatabase;
-const instances: Service[] = [];
+let instances: Service[];
 const test = suite("ledger property", async (defer) => {
-  db = await createTestDatabase("ledger_property");
-  defer(() => db.drop());
-  const processors: Processors = await startProcessors();
-  defer(() => processors.close());
-  const start = (id: string) =>
-    startInstance(instanceEnv(db.url, processors, { INSTANCE_ID: id, ADMIN_TOKEN: adminToken }));
-  defer(async () => {
-    for (const instance of instances) await instance.stop();
-  });
-  for (const id of ["ledger-pa", "ledger-pb"]) instances.push(await start(id));
+  ({ db, instances } = await openStack(defer, "ledger_property", ["ledger-pa", "ledger-pb"], {
+    ADMIN_TOKEN: adminToken,
+  }));
 });
 const limits: Record<number, number> = { 1: 100000, 2: 80000, 3: 1000000, 4: 10000000, 5: 500000 };
 

@@ -4,8 +4,8 @@
 // 25-concurrent-debits check and the cross-instance read-your-write check, 50 times each.
 import assert from "node:assert/strict";
 import type { Service } from "../src/service.ts";
-import { createTestDatabase, type TestDatabase } from "./support/db.ts";
-import { instanceEnv, type Processors, startInstance, startProcessors } from "./support/stack.ts";
+import type { TestDatabase } from "./support/db.ts";
+import { openStack } from "./support/stack.ts";
 import { suite } from "./support/suite.ts";
 
 const adminToken = "ledger-test-admin";
@@ -13,16 +13,9 @@ let db: TestDatabase;
 let a: Service;
 let b: Service;
 const test = suite("ledger", async (defer) => {
-  db = await createTestDatabase("ledger");
-  defer(() => db.drop());
-  const processors: Processors = await startProcessors();
-  defer(() => processors.close());
-  const start = (id: string) =>
-    startInstance(instanceEnv(db.url, processors, { INSTANCE_ID: id, ADMIN_TOKEN: adminToken }));
-  a = await start("ledger-a");
-  defer(() => a.stop());
-  b = await start("ledger-b");
-  defer(() => b.stop());
+  ({ db, instances: [a, b] } = await openStack(defer, "ledger", ["ledger-a", "ledger-b"], {
+    ADMIN_TOKEN: adminToken,
+  }));
 });
 
 /** The spec's clients (§2): id → limite. */

@@ -6,7 +6,7 @@ import { createOperatorRoutes } from "../src/console/operator_routes.ts";
 import type { PaymentStatus } from "../src/console/payment_state.ts";
 import { claimBatch, reschedulePayments, settlePayments } from "../src/payments/store.ts";
 import type { Service } from "../src/service.ts";
-import { createTestDatabase, type TestDatabase } from "./support/db.ts";
+import { openTestDatabase, type TestDatabase } from "./support/db.ts";
 import {
   configure,
   instanceEnv,
@@ -20,8 +20,7 @@ import { suite } from "./support/suite.ts";
 
 let db: TestDatabase;
 const test = suite("payment status", async (defer) => {
-  db = await createTestDatabase("payment_status");
-  defer(() => db.drop());
+  db = await openTestDatabase(defer, "payment_status");
 });
 
 type Status = Omit<PaymentStatus, "amount"> & { amount: number };

@@ -1,7 +1,7 @@
 // End-to-end: two API instances on one Postgres queue, two processor simulators, real HTTP.
 // Every test ends with the audit: the service's books equal the processors' books.
 import assert from "node:assert/strict";
-import { createTestDatabase, type TestDatabase } from "./support/db.ts";
+import { openTestDatabase, type TestDatabase } from "./support/db.ts";
 import {
   assertBooksAgree,
   configure,
@@ -17,8 +17,7 @@ import type { Service } from "../src/service.ts";
 
 let db: TestDatabase;
 const test = suite("pipeline", async (defer) => {
-  db = await createTestDatabase("pipeline");
-  defer(() => db.drop());
+  db = await openTestDatabase(defer, "pipeline");
 });
 
 async function withStack(

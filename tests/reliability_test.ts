@@ -20,7 +20,7 @@ import {
 import { killHard, spawnInstance } from "./support/instances.ts";
 import { PaymentLog, sendPayment, steadyLoad } from "./support/traffic.ts";
 import { probe, sleep, waitUntil } from "./support/wait.ts";
-import { createTestDatabase, type TestDatabase } from "./support/db.ts";
+import { openTestDatabase, type TestDatabase } from "./support/db.ts";
 import {
   configure,
   instanceEnv,
@@ -33,8 +33,7 @@ import { suite } from "./support/suite.ts";
 
 let db: TestDatabase;
 const test = suite("reliability", async (defer) => {
-  db = await createTestDatabase("reliability");
-  defer(() => db.drop());
+  db = await openTestDatabase(defer, "reliability");
 });
 
 interface Stack {

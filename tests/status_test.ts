@@ -6,7 +6,7 @@ import { readQueueStats } from "../src/metrics/queue_stats_store.ts";
 import { createServiceMetrics } from "../src/metrics/service_metrics.ts";
 import { formatAmount, formatDuration, renderStatus } from "../tools/status/render_status.ts";
 import { hasPaymentTables, readStatus } from "../tools/status/status_store.ts";
-import { createTestDatabase, type TestDatabase } from "./support/db.ts";
+import { openTestDatabase, type TestDatabase } from "./support/db.ts";
 import { suite } from "./support/suite.ts";
 
 interface QueueSeed {
@@ -80,8 +80,7 @@ function near(actual: number | null, expected: number, slack = 10): void {
 
 let db: TestDatabase;
 const test = suite("status", async (defer) => {
-  db = await createTestDatabase("status");
-  defer(() => db.drop());
+  db = await openTestDatabase(defer, "status");
   await seed(db.sql);
 });
 

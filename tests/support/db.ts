@@ -11,6 +11,7 @@
 // later run would take for a template.
 import { connect, type Sql } from "../../src/db/connect.ts";
 import { migrate, readMigrations } from "../../src/db/migrate.ts";
+import type { Defer } from "./suite.ts";
 
 export interface TestDatabase {
   url: string;
@@ -131,4 +132,11 @@ export async function withTestDatabase<T>(
   } finally {
     await db.drop();
   }
+}
+
+/** For a suite (suite.ts): a database of its own, dropped after the suite's last test. */
+export async function openTestDatabase(defer: Defer, label: string): Promise<TestDatabase> {
+  const db = await createTestDatabase(label);
+  defer(() => db.drop());
+  return db;
 }
