@@ -2,7 +2,7 @@
 // other engineers' stacks use it at the same time, and API instances of another stack on the
 // same database would claim our queued payments and purge our books (and we theirs).
 import { connect } from "../src/db/connect.ts";
-import { startLocalPostgres } from "../src/local/embedded_postgres.ts";
+import { startLocalPostgres } from "../tools/local/embedded_postgres.ts";
 
 export interface BenchDatabase {
   /** The server, at its default `postgres` database (for create/drop). */

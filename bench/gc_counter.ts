@@ -1,5 +1,5 @@
 // Garbage collections of one API instance during a bench run, read from V8's --trace-gc lines
-// (the bench passes the flag; src/local/stack.ts hands it every line an instance writes).
+// (the bench passes the flag; tools/local/stack.ts hands it every line an instance writes).
 
 /** Counts V8's --trace-gc lines of one process: scavenges, full GCs, and their pauses. */
 export class GcCounter {

@@ -19,7 +19,7 @@
 // same few cores, who burns the CPU is the first suspect for a bad latency tail.
 import { readdirSync, readFileSync } from "node:fs";
 import { type CpuSnapshot, cpuSnapshot, cpuUsageSince } from "./machine.ts";
-import type { Stack } from "../src/local/stack.ts";
+import type { Stack } from "../tools/local/stack.ts";
 
 export interface GroupSpec {
   name: string;

@@ -15,7 +15,7 @@
 // processors: nothing of the payments path runs but the instances' idle loops.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Stack, startStack } from "../src/local/stack.ts";
+import { type Stack, startStack } from "../tools/local/stack.ts";
 import { connect } from "../src/db/connect.ts";
 import { benchDatabase } from "./db.ts";
 import { ensureK6 } from "./install_k6.ts";

@@ -14,7 +14,7 @@
 //                        latency per 5-s slice: which part of the test makes the p99
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { devDefaults, type Stack, startStack } from "../src/local/stack.ts";
+import { devDefaults, type Stack, startStack } from "../tools/local/stack.ts";
 import { connect } from "../src/db/connect.ts";
 import { benchDatabase } from "./db.ts";
 import { ensureK6 } from "./install_k6.ts";

@@ -1,5 +1,5 @@
 // Statements the stack sent during a run, from pg_stat_statements (loaded by the project-local
-// cluster: src/local/embedded_postgres.ts): how many per payment, and which ones. Each
+// cluster: tools/local/embedded_postgres.ts): how many per payment, and which ones. Each
 // statement the service sends is one round trip (postgres.js pipelines only what is issued
 // together on one connection, which our code does not do on the hot path).
 import { connect } from "../src/db/connect.ts";

@@ -4,17 +4,20 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { Service } from "../src/service.ts";
-import { probe, sleep } from "./support/audit.ts";
-import { createTestDatabase } from "./support/db.ts";
-import { instanceEnv, type Processors, startInstance, startProcessors } from "./support/stack.ts";
+import { probe, sleep } from "./support/wait.ts";
+import type { TestDatabase } from "./support/db.ts";
+import { openStack } from "./support/stack.ts";
+import { suite } from "./support/suite.ts";
 
-const db = await createTestDatabase("bad_input");
-const processors: Processors = await startProcessors();
-const instance: Service = await startInstance(
-  instanceEnv(db.url, processors, { INSTANCE_ID: "bad-input" }),
-);
-const base = instance.address;
-const port = instance.port!;
+let db: TestDatabase;
+let base: string;
+let port: number;
+const test = suite("bad input", async (defer) => {
+  let instance: Service;
+  ({ db, instances: [instance] } = await openStack(defer, "bad_input", ["bad-input"]));
+  base = instance.address;
+  port = instance.port!;
+});
 const uuid = () => crypto.randomUUID();
 
 interface Reply {
@@ -244,7 +247,7 @@ async function rowCount(): Promise<number> {
   return Number(r.n);
 }
 
-Deno.test(`a corpus of ${corpus.length} bad requests: each a clear 4xx JSON error`, async (t) => {
+test(`a corpus of ${corpus.length} bad requests: each a clear 4xx JSON error`, async (t) => {
   assert.ok(corpus.length >= 50);
   for (const [name, expected, run] of corpus) {
     await t.step(`${name} → ${expected}`, async () => {
@@ -259,7 +262,7 @@ Deno.test(`a corpus of ${corpus.length} bad requests: each a clear 4xx JSON erro
   assert.equal(await rowCount(), 0, "a bad request wrote something");
 });
 
-Deno.test("arbitrary JSON bodies: a 4xx JSON error each, nothing written", async () => {
+test("arbitrary JSON bodies: a 4xx JSON error each, nothing written", async () => {
   await fc.assert(
     fc.asyncProperty(fc.jsonValue(), async (value) => {
       const reply = await post(JSON.stringify(value));
@@ -271,7 +274,7 @@ Deno.test("arbitrary JSON bodies: a 4xx JSON error each, nothing written", async
   assert.equal(await rowCount(), 0);
 });
 
-Deno.test("a client stalling mid-body does not stop the instance serving others", async () => {
+test("a client stalling mid-body does not stop the instance serving others", async () => {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   try {
     await conn.write(encode(headerBlock("content-length: 80\r\n") + `{"correlationId":"`));
@@ -285,7 +288,7 @@ Deno.test("a client stalling mid-body does not stop the instance serving others"
 });
 
 // A body that stalls is abandoned after src/http/body.ts's deadline (5 s) with a 408.
-Deno.test({
+test({
   name: "a stalled body gets 408 with a JSON error",
   fn: async () => {
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -309,7 +312,7 @@ Deno.test({
 });
 
 // Date.parse would roll 2025-02-30 over to March 2nd; src/http/validate.ts refuses it.
-Deno.test({
+test({
   name: "summary rejects impossible dates such as 2025-02-30",
   fn: async () => {
     for (const q of ["from=2025-02-30T00:00:00Z", "to=2025-04-31T12:00:00Z"]) {
@@ -319,19 +322,10 @@ Deno.test({
   },
 });
 
-Deno.test("afterwards: healthy, nothing written, and a valid payment is accepted", async () => {
+test("afterwards: healthy, nothing written, and a valid payment is accepted", async () => {
   assert.equal(await rowCount(), 0);
   assert.equal(await probe(`${base}/health`), 200);
   const ok = await post(withAmount("19.9"));
   assert.equal(ok.status, 202);
   assert.equal(await rowCount(), 2); // the payment and its queue row
-});
-
-Deno.test({
-  name: "teardown",
-  fn: async () => {
-    await instance.stop();
-    await processors.close();
-    await db.drop();
-  },
 });

@@ -3,16 +3,23 @@
 // directly to an instance and through HAProxy: each gets a 4xx in bounded time, nothing is
 // written, and the instance keeps serving.
 import assert from "node:assert/strict";
-import { sleep } from "./support/audit.ts";
-import { createTestDatabase } from "./support/db.ts";
-import { startHaproxy } from "./support/haproxy.ts";
-import { instanceEnv, startInstance, startProcessors } from "./support/stack.ts";
+import type { Service } from "../src/service.ts";
+import { sleep } from "./support/wait.ts";
+import type { TestDatabase } from "./support/db.ts";
+import { type Haproxy, startHaproxy } from "./support/haproxy.ts";
+import { openStack } from "./support/stack.ts";
+import { suite } from "./support/suite.ts";
 
-const db = await createTestDatabase("body_limits");
-const processors = await startProcessors();
-const instance = await startInstance(instanceEnv(db.url, processors, { INSTANCE_ID: "limits" }));
-const direct = instance.port!;
-const haproxy = await startHaproxy([`127.0.0.1:${direct}`, `127.0.0.1:${direct}`]);
+let db: TestDatabase;
+let instance: Service;
+let direct: number;
+let haproxy: Haproxy;
+const test = suite("body limits", async (defer) => {
+  ({ db, instances: [instance] } = await openStack(defer, "body_limits", ["limits"]));
+  direct = instance.port!;
+  haproxy = await startHaproxy([`127.0.0.1:${direct}`, `127.0.0.1:${direct}`]);
+  defer(() => haproxy.stop());
+});
 
 const encode = (s: string) => new TextEncoder().encode(s);
 const payment = () => `{"correlationId":"${crypto.randomUUID()}","amount":19.9}`;
@@ -113,10 +120,10 @@ function chunked(bytes: Uint8Array): Uint8Array {
   return all;
 }
 
-for (const [via, port] of [["directly", direct], ["through HAProxy", haproxy.port]] as const) {
+for (const via of ["directly", "through HAProxy"] as const) {
   for (const [name, head, body, expect] of cases) {
-    Deno.test(`${name} (${via}): refused, nothing written`, async () => {
-      const status = await exchange(port, head, body);
+    test(`${name} (${via}): refused, nothing written`, async () => {
+      const status = await exchange(via === "directly" ? direct : haproxy.port, head, body);
       assert.ok(expect(status), `got ${status}`);
       const [{ n }] = await db.sql<{ n: number }[]>`select count(*)::int as n from payments`;
       assert.equal(n, 0);
@@ -124,7 +131,7 @@ for (const [via, port] of [["directly", direct], ["through HAProxy", haproxy.por
   }
 }
 
-Deno.test("after all that, a valid payment is accepted both ways", async () => {
+test("after all that, a valid payment is accepted both ways", async () => {
   for (const base of [instance.address, haproxy.url]) {
     const res = await fetch(`${base}/payments`, {
       method: "POST",
@@ -134,14 +141,4 @@ Deno.test("after all that, a valid payment is accepted both ways", async () => {
     await res.body?.cancel();
     assert.equal(res.status, 202);
   }
-});
-
-Deno.test({
-  name: "teardown",
-  fn: async () => {
-    await haproxy.stop();
-    await instance.stop();
-    await processors.close();
-    await db.drop();
-  },
 });

@@ -8,15 +8,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { dataDir, projectRoot } from "../src/local/project_paths.ts";
-import { ensureChromium } from "../src/local/system_packages.ts";
-import {
-  type InstanceProcess,
-  PaymentLog,
-  sendPayment,
-  spawnInstance,
-  waitUntil,
-} from "./support/audit.ts";
+import { dataDir, projectRoot } from "../tools/local/project_paths.ts";
+import { ensureChromium } from "../tools/local/system_packages.ts";
+import { type InstanceProcess, spawnInstance } from "./support/instances.ts";
+import { PaymentLog, sendPayment } from "./support/traffic.ts";
+import { waitUntil } from "./support/wait.ts";
 import { createTestDatabase } from "./support/db.ts";
 import { configure, instanceEnv, processorSummary, startProcessors } from "./support/stack.ts";
 

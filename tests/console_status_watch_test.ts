@@ -1,9 +1,9 @@
 // `deno task status --watch`: the terminal view redrawn in place until Ctrl-C, run as the
 // operator runs it (a child process on a real database), showing changes as they happen.
 import assert from "node:assert/strict";
-import { parseViewOptions } from "../src/status/main.ts";
+import { parseViewOptions } from "../tools/status/main.ts";
 import { createTestDatabase } from "./support/db.ts";
-import { waitUntil } from "./support/audit.ts";
+import { waitUntil } from "./support/wait.ts";
 
 const clearScreen = "\x1b[H\x1b[2J";
 
@@ -13,7 +13,7 @@ Deno.test("--watch redraws until SIGINT, and each redraw shows the table as it i
     args: [
       "run",
       "-A",
-      new URL("../src/status/main.ts", import.meta.url).pathname,
+      new URL("../tools/status/main.ts", import.meta.url).pathname,
       "--watch",
       "--interval=0.2",
     ],

@@ -6,9 +6,10 @@ import type { Sql } from "../src/db/connect.ts";
 import { createConsoleHandler } from "../src/console/console_routes.ts";
 import type { Snapshot } from "../src/console/console_feed.ts";
 import { LedgerTotals } from "../src/console/ledger_totals.ts";
-import { createTestDatabase } from "./support/db.ts";
+import { openTestDatabase, type TestDatabase } from "./support/db.ts";
+import { suite } from "./support/suite.ts";
 
-const db = await createTestDatabase("console");
+let db: TestDatabase;
 
 async function seedQueued(
   sql: Sql,
@@ -46,7 +47,8 @@ async function seedSettled(sql: Sql, processor: 1 | 2, cents: number, agoSeconds
 }
 
 let oldestId = "";
-await (async () => {
+const test = suite("console", async (defer) => {
+  db = await openTestDatabase(defer, "console");
   const sql = db.sql;
   for (const acceptedAgo of [5, 6]) await seedQueued(sql, { acceptedAgo, visibleIn: -1 });
   await seedQueued(sql, { acceptedAgo: 30, visibleIn: 20, processor: 1, owner: "api1" });
@@ -61,7 +63,7 @@ await (async () => {
   oldestId = await seedQueued(sql, { acceptedAgo: 90, visibleIn: -3, processor: 2, owner: "x" });
   for (let i = 0; i < 3; i++) await seedSettled(sql, 1, 1000, 20 + i);
   await seedSettled(sql, 2, 12345, 30);
-})();
+});
 
 async function withConsole(
   adminToken: string | undefined,
@@ -86,7 +88,7 @@ async function withConsole(
   }
 }
 
-Deno.test("the data endpoint counts each state, settlements with fees, health and the oldest", async () => {
+test("the data endpoint counts each state, settlements with fees, health and the oldest", async () => {
   await withConsole(undefined, async (url) => {
     const res = await fetch(`${url}/console/data`);
     assert.equal(res.status, 200);
@@ -125,7 +127,7 @@ Deno.test("the data endpoint counts each state, settlements with fees, health an
   });
 });
 
-Deno.test("viewers share one read per interval: 30 at once, then again, cost one query set", async () => {
+test("viewers share one read per interval: 30 at once, then again, cost one query set", async () => {
   await withConsole(undefined, async (url, handler) => {
     const before = handler.feed.reads;
     const answers = await Promise.all(
@@ -138,7 +140,7 @@ Deno.test("viewers share one read per interval: 30 at once, then again, cost one
   });
 });
 
-Deno.test("the flow window is kept between reads: new seconds are added, old ones kept", async () => {
+test("the flow window is kept between reads: new seconds are added, old ones kept", async () => {
   const handler = createConsoleHandler({ sql: db.sql, feed: { maxAgeMs: 0 } });
   const first = await handler.feed.snapshot();
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -150,7 +152,7 @@ Deno.test("the flow window is kept between reads: new seconds are added, old one
   await db.sql`delete from payments where correlation_id = ${id}`;
 });
 
-Deno.test("with ADMIN_TOKEN: 401 without it; header, ?token= (sets a cookie) and cookie work", async () => {
+test("with ADMIN_TOKEN: 401 without it; header, ?token= (sets a cookie) and cookie work", async () => {
   await withConsole("s3cret", async (url) => {
     for (const path of ["/console", "/console/data", "/console/uplot.js"]) {
       const res = await fetch(`${url}${path}`);
@@ -176,7 +178,7 @@ Deno.test("with ADMIN_TOKEN: 401 without it; header, ?token= (sets a cookie) and
   });
 });
 
-Deno.test("the page, its files and uPlot from the npm package; 404 and 405 otherwise", async () => {
+test("the page, its files and uPlot from the npm package; 404 and 405 otherwise", async () => {
   await withConsole(undefined, async (url) => {
     const page = await fetch(`${url}/console`);
     assert.equal(page.status, 200);
@@ -197,7 +199,7 @@ Deno.test("the page, its files and uPlot from the npm package; 404 and 405 other
   });
 });
 
-Deno.test("settled totals stay exact as the base moves forward, and recount after a purge", async () => {
+test("settled totals stay exact as the base moves forward, and recount after a purge", async () => {
   const ledger = new LedgerTotals();
   const exact = async () => {
     const rows = await db.sql<{ processor: 1 | 2; n: number; cents: string }[]>`
@@ -228,9 +230,4 @@ Deno.test("settled totals stay exact as the base moves forward, and recount afte
     1: { count: 0, cents: 0n },
     2: { count: 0, cents: 0n },
   });
-});
-
-Deno.test({
-  name: "teardown",
-  fn: async () => await db.drop(),
 });

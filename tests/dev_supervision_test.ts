@@ -1,4 +1,4 @@
-// `deno task dev` as a user runs it (the real src/local/dev.ts as a child process, on ports of
+// `deno task dev` as a user runs it (the real tools/local/dev.ts as a child process, on ports of
 // its own): an API instance killed under load comes back by itself and the books still agree;
 // a signal at any moment of the start-up leaves nothing running, Postgres included; a child
 // that exits during start-up ends dev at once with its message; a simulator or Postgres that
@@ -10,22 +10,17 @@ import {
   localPostgresState,
   startLocalPostgres,
   stopLocalPostgres,
-} from "../src/local/embedded_postgres.ts";
-import { projectRoot, runDir } from "../src/local/project_paths.ts";
-import {
-  auditBooks,
-  crashCluster,
-  describeReport,
-  probe,
-  sleep,
-  steadyLoad,
-  waitUntil,
-} from "./support/audit.ts";
-import { createTestDatabase } from "./support/db.ts";
+} from "../tools/local/embedded_postgres.ts";
+import { projectRoot, runDir } from "../tools/local/project_paths.ts";
+import { auditBooks, describeReport } from "./support/audit.ts";
+import { crashCluster } from "./support/clusters.ts";
+import { steadyLoad } from "./support/traffic.ts";
+import { probe, sleep, waitUntil } from "./support/wait.ts";
+import { openTestDatabase, type TestDatabase } from "./support/db.ts";
 import { freePort, listeningPorts, type Processors } from "./support/stack.ts";
-import type { Simulator } from "../src/simulator/server.ts";
+import { suite } from "./support/suite.ts";
+import type { Simulator } from "../tools/simulator/server.ts";
 
-const db = await createTestDatabase("dev_supervision");
 /**
  * A cluster of this file's own for the cases where dev starts Postgres itself, always on a port
  * free at that moment: its derived port lies in Linux's ephemeral range, where a client socket
@@ -33,6 +28,12 @@ const db = await createTestDatabase("dev_supervision");
  */
 const cluster = "pg-dev-supervision";
 const startOwnCluster = () => startLocalPostgres({ name: cluster, port: freePort() });
+
+let db: TestDatabase;
+const test = suite("dev supervision", async (defer) => {
+  db = await openTestDatabase(defer, "dev_supervision");
+  defer(() => stopLocalPostgres({ name: cluster }));
+});
 
 interface DevRun {
   url: string;
@@ -50,7 +51,7 @@ interface DevRun {
 }
 
 /**
- * Starts `deno run -A src/local/dev.ts` on free ports. `env` is added to ours; a null value
+ * Starts `deno run -A tools/local/dev.ts` on free ports. `env` is added to ours; a null value
  * removes a variable (e.g. DATABASE_URL, so that dev starts a cluster itself). `ownGroup`
  * gives it a process group of its own, like a shell's foreground job, for ctrlC().
  */
@@ -72,7 +73,7 @@ function startDev(
       ...(ownGroup ? [Deno.execPath()] : []),
       "run",
       "-A",
-      join(projectRoot, "src/local/dev.ts"),
+      join(projectRoot, "tools/local/dev.ts"),
       ...["--port", `${port}`, "--api-ports", `${a1},${a2}`, "--processor-ports", `${p1},${p2}`],
       ...["--stats-port", `${stats}`, ...args],
     ],
@@ -185,9 +186,9 @@ function assertStoppedBySignal(
   assert.equal(status.code, 0, output);
 }
 
-/** Deno.test, and whatever dev a failure left running is stopped before the next test. */
+/** A test of the suite, and whatever dev a failure left running is stopped before the next. */
 function devTest(name: string, fn: (t: Deno.TestContext) => Promise<void>): void {
-  Deno.test(name, async (t) => {
+  test(name, async (t) => {
     try {
       await fn(t);
     } finally {
@@ -405,12 +406,4 @@ devTest("a cluster that was already running is left running, and pg:stop stops i
   assert.equal(out.code, 0, text);
   assert.match(text, /stopped the project-local cluster/);
   assert.equal((await localPostgresState(cluster)).state, "not running");
-});
-
-Deno.test({
-  name: "teardown",
-  fn: async () => {
-    await stopLocalPostgres({ name: cluster });
-    await db.drop();
-  },
 });

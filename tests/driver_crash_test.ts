@@ -10,21 +10,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { connect } from "../src/db/connect.ts";
-import { projectRoot } from "../src/local/project_paths.ts";
-import {
-  auditBooks,
-  createDatabaseOn,
-  describeReport,
-  type InstanceProcess,
-  killHard,
-  probe,
-  restartCluster,
-  sleep,
-  spawnInstance,
-  startCluster,
-  steadyLoad,
-  waitUntil,
-} from "./support/audit.ts";
+import { projectRoot } from "../tools/local/project_paths.ts";
+import { auditBooks, describeReport } from "./support/audit.ts";
+import { createDatabaseOn, restartCluster, startCluster } from "./support/clusters.ts";
+import { type InstanceProcess, killHard, spawnInstance } from "./support/instances.ts";
+import { steadyLoad } from "./support/traffic.ts";
+import { probe, sleep, waitUntil } from "./support/wait.ts";
 import { createTestDatabase } from "./support/db.ts";
 import { instanceEnv, startProcessors } from "./support/stack.ts";
 

@@ -2,26 +2,34 @@
 // conflicts, summary shape and bounds, purge, health. Each bad input must be a 4xx with a JSON
 // error and must write nothing.
 import assert from "node:assert/strict";
-import { createHandler, type Handler } from "../src/http/app.ts";
+import { type AppDeps, createHandler, type Handler } from "../src/http/app.ts";
 import { createLogger } from "../src/log.ts";
 import { Intake } from "../src/payments/intake.ts";
-import { createTestDatabase } from "./support/db.ts";
+import { openTestDatabase, type TestDatabase } from "./support/db.ts";
+import { suite } from "./support/suite.ts";
 import { createServiceMetrics } from "../src/metrics/service_metrics.ts";
 
-const db = await createTestDatabase("http");
-const intake = new Intake({ sql: db.sql, onEnqueued: () => {} });
+let db: TestDatabase;
+let intake: Intake;
 const log = createLogger("error");
 const metrics = createServiceMetrics();
-const base = {
-  sql: db.sql,
-  intake,
-  log,
-  metrics,
-  maxBodyBytes: 4096,
-  maxAmountCents: 100_000_00n,
-  intakeDeadlineMs: 60_000,
-};
-const handle: Handler = createHandler(base);
+let base: AppDeps;
+let handle: Handler;
+const test = suite("the HTTP contract", async (defer) => {
+  db = await openTestDatabase(defer, "http");
+  intake = new Intake({ sql: db.sql, onEnqueued: () => {} });
+  defer(() => intake.drained());
+  base = {
+    sql: db.sql,
+    intake,
+    log,
+    metrics,
+    maxBodyBytes: 4096,
+    maxAmountCents: 100_000_00n,
+    intakeDeadlineMs: 60_000,
+  };
+  handle = createHandler(base);
+});
 const id = () => crypto.randomUUID();
 
 function post(path: string, body: string, headers: Record<string, string> = {}) {
@@ -40,7 +48,7 @@ async function rowCount(): Promise<number> {
   return Number(r.n);
 }
 
-Deno.test("a valid payment is accepted with 202 and queued", async () => {
+test("a valid payment is accepted with 202 and queued", async () => {
   const cid = id();
   const res = await post("/payments", JSON.stringify({ correlationId: cid, amount: 19.9 }));
   assert.equal(res.status, 202);
@@ -70,7 +78,7 @@ const badBodies: [string, string, number][] = [
 ];
 
 for (const [label, body, status] of badBodies) {
-  Deno.test(`rejects ${label} with ${status} and writes nothing`, async () => {
+  test(`rejects ${label} with ${status} and writes nothing`, async () => {
     const before = await rowCount();
     const res = await post("/payments", body);
     assert.equal(res.status, status);
@@ -79,7 +87,7 @@ for (const [label, body, status] of badBodies) {
   });
 }
 
-Deno.test("rejects a wrong content type with 415", async () => {
+test("rejects a wrong content type with 415", async () => {
   const res = await post("/payments", `{"correlationId":"${id()}","amount":1}`, {
     "content-type": "text/plain",
   });
@@ -87,7 +95,7 @@ Deno.test("rejects a wrong content type with 415", async () => {
   assert.ok((await res.json()).error);
 });
 
-Deno.test("rejects a body over the cap with 413, declared or streamed", async () => {
+test("rejects a body over the cap with 413, declared or streamed", async () => {
   const big = JSON.stringify({ correlationId: id(), amount: 1, pad: "x".repeat(5000) });
   const declared = await post("/payments", big);
   assert.equal(declared.status, 413);
@@ -109,13 +117,13 @@ Deno.test("rejects a body over the cap with 413, declared or streamed", async ()
   assert.ok((await streamed.json()).error);
 });
 
-Deno.test("unknown fields are ignored", async () => {
+test("unknown fields are ignored", async () => {
   const res = await post("/payments", JSON.stringify({ correlationId: id(), amount: 5, x: 1 }));
   assert.equal(res.status, 202);
   await res.body?.cancel();
 });
 
-Deno.test("a repeat with the same amount is idempotent; another amount is 409", async () => {
+test("a repeat with the same amount is idempotent; another amount is 409", async () => {
   const cid = id();
   const body = JSON.stringify({ correlationId: cid, amount: 10.5 });
   assert.equal((await post("/payments", body)).status, 202);
@@ -129,7 +137,7 @@ Deno.test("a repeat with the same amount is idempotent; another amount is 409", 
   assert.equal(rows[0].n, "1");
 });
 
-Deno.test("1,000 concurrent posts of one correlationId make one payment", async () => {
+test("1,000 concurrent posts of one correlationId make one payment", async () => {
   const cid = id();
   const body = JSON.stringify({ correlationId: cid, amount: 3 });
   const statuses = await Promise.all(
@@ -145,7 +153,7 @@ Deno.test("1,000 concurrent posts of one correlationId make one payment", async 
   assert.equal(q[0].n, "1");
 });
 
-Deno.test("wrong method is 405 with Allow; unknown path is 404", async () => {
+test("wrong method is 405 with Allow; unknown path is 404", async () => {
   const res = await handle(new Request("http://svc/payments", { method: "GET" }));
   assert.equal(res.status, 405);
   assert.equal(res.headers.get("allow"), "POST");
@@ -155,7 +163,7 @@ Deno.test("wrong method is 405 with Allow; unknown path is 404", async () => {
   await missing.body?.cancel();
 });
 
-Deno.test("summary has the spec's shape, exact cents, inclusive bounds", async () => {
+test("summary has the spec's shape, exact cents, inclusive bounds", async () => {
   await db.sql`truncate payment_queue, processed_payments, payments`;
   const rows = [
     [id(), 1, 1990, "2025-07-15T12:00:00.000Z"],
@@ -187,14 +195,14 @@ Deno.test("summary has the spec's shape, exact cents, inclusive bounds", async (
 });
 
 for (const bad of ["yesterday", "2025-13-45T00:00:00Z", "2025-07-15", "1721046896000"]) {
-  Deno.test(`summary rejects from=${bad} with 400`, async () => {
+  test(`summary rejects from=${bad} with 400`, async () => {
     const res = await handle(new Request(`http://svc/payments-summary?from=${bad}`));
     assert.equal(res.status, 400);
     assert.match((await res.json()).error, /from must be/);
   });
 }
 
-Deno.test("purge deletes everything; with ADMIN_TOKEN it needs the token", async () => {
+test("purge deletes everything; with ADMIN_TOKEN it needs the token", async () => {
   const cid = id();
   (await post("/payments", JSON.stringify({ correlationId: cid, amount: 1 }))).body?.cancel();
   const guarded = createHandler({ ...base, adminToken: "s3cret" });
@@ -213,7 +221,7 @@ Deno.test("purge deletes everything; with ADMIN_TOKEN it needs the token", async
   assert.equal(await rowCount(), 0);
 });
 
-Deno.test("a payment past its intake deadline is refused with 503 and not stored", async () => {
+test("a payment past its intake deadline is refused with 503 and not stored", async () => {
   const late = createHandler({ ...base, intakeDeadlineMs: 0 });
   const before = await rowCount();
   const res = await late(
@@ -229,7 +237,7 @@ Deno.test("a payment past its intake deadline is refused with 503 and not stored
   assert.equal(await rowCount(), before);
 });
 
-Deno.test("REQUEST_METRICS off: requests are not timed, counters still count", async () => {
+test("REQUEST_METRICS off: requests are not timed, counters still count", async () => {
   const quietMetrics = createServiceMetrics();
   const quiet = createHandler({ ...base, metrics: quietMetrics, requestMetrics: false });
   const res = await quiet(
@@ -246,13 +254,13 @@ Deno.test("REQUEST_METRICS off: requests are not timed, counters still count", a
   assert.match(text, /payments_accepted_total\{result="created"\} 1/);
 });
 
-Deno.test("health is 200 while Postgres answers", async () => {
+test("health is 200 while Postgres answers", async () => {
   const res = await handle(new Request("http://svc/health"));
   assert.equal(res.status, 200);
   await res.body?.cancel();
 });
 
-Deno.test("an unexpected failure is a JSON 500 and its log carries the request id", async () => {
+test("an unexpected failure is a JSON 500 and its log carries the request id", async () => {
   const lines: string[] = [];
   const original = console.error;
   console.error = (line: string) => lines.push(line);
@@ -278,12 +286,4 @@ Deno.test("an unexpected failure is a JSON 500 and its log carries the request i
   assert.equal(entry.event, "unhandled_error");
   assert.equal(entry.requestId, "req-42");
   assert.equal(entry.err, "Error: boom");
-});
-
-Deno.test({
-  name: "teardown",
-  fn: async () => {
-    await intake.drained();
-    await db.drop();
-  },
 });

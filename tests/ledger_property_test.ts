@@ -10,15 +10,18 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { Service } from "../src/service.ts";
-import { createTestDatabase } from "./support/db.ts";
-import { instanceEnv, type Processors, startInstance, startProcessors } from "./support/stack.ts";
+import type { TestDatabase } from "./support/db.ts";
+import { openStack } from "./support/stack.ts";
+import { suite } from "./support/suite.ts";
 
 const adminToken = "ledger-property-admin";
-const db = await createTestDatabase("ledger_property");
-const processors: Processors = await startProcessors();
-const start = (id: string) =>
-  startInstance(instanceEnv(db.url, processors, { INSTANCE_ID: id, ADMIN_TOKEN: adminToken }));
-const instances: Service[] = [await start("ledger-pa"), await start("ledger-pb")];
+let db: TestDatabase;
+let instances: Service[];
+const test = suite("ledger property", async (defer) => {
+  ({ db, instances } = await openStack(defer, "ledger_property", ["ledger-pa", "ledger-pb"], {
+    ADMIN_TOKEN: adminToken,
+  }));
+});
 const limits: Record<number, number> = { 1: 100000, 2: 80000, 3: 1000000, 4: 10000000, 5: 500000 };
 
 type Op =
@@ -193,16 +196,7 @@ async function checkScenario({ client, waves }: { client: number; waves: Op[][] 
   assert.equal(others[0].n, 0, "another client's balance moved");
 }
 
-Deno.test("random concurrent credits, debits and reads on two instances keep the ledger exact", async () => {
+test("random concurrent credits, debits and reads on two instances keep the ledger exact", async () => {
   await fc.assert(fc.asyncProperty(scenario, checkScenario), { numRuns: 40 });
   assert.ok(seen.accepted > 0 && seen.refused > 0 && seen.reads > 0, JSON.stringify(seen));
-});
-
-Deno.test({
-  name: "teardown",
-  fn: async () => {
-    for (const instance of instances) await instance.stop();
-    await processors.close();
-    await db.drop();
-  },
 });

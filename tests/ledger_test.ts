@@ -4,16 +4,19 @@
 // 25-concurrent-debits check and the cross-instance read-your-write check, 50 times each.
 import assert from "node:assert/strict";
 import type { Service } from "../src/service.ts";
-import { createTestDatabase } from "./support/db.ts";
-import { instanceEnv, type Processors, startInstance, startProcessors } from "./support/stack.ts";
+import type { TestDatabase } from "./support/db.ts";
+import { openStack } from "./support/stack.ts";
+import { suite } from "./support/suite.ts";
 
 const adminToken = "ledger-test-admin";
-const db = await createTestDatabase("ledger");
-const processors: Processors = await startProcessors();
-const start = (id: string) =>
-  startInstance(instanceEnv(db.url, processors, { INSTANCE_ID: id, ADMIN_TOKEN: adminToken }));
-const a: Service = await start("ledger-a");
-const b: Service = await start("ledger-b");
+let db: TestDatabase;
+let a: Service;
+let b: Service;
+const test = suite("ledger", async (defer) => {
+  ({ db, instances: [a, b] } = await openStack(defer, "ledger", ["ledger-a", "ledger-b"], {
+    ADMIN_TOKEN: adminToken,
+  }));
+});
 
 /** The spec's clients (§2): id → limite. */
 const limits: Record<number, number> = { 1: 100000, 2: 80000, 3: 1000000, 4: 10000000, 5: 500000 };
@@ -68,7 +71,7 @@ async function ledgerRows(): Promise<{ records: number; balances: number[] }> {
   return { records: r.n, balances: rows.map((row) => Number(row.saldo)) };
 }
 
-Deno.test("seeded: the five clients of the spec with balance 0, and no client 6", async () => {
+test("seeded: the five clients of the spec with balance 0, and no client 6", async () => {
   const rows = await db.sql`select id, limite::text as limite from ledger_clients order by id`;
   assert.deepEqual(
     rows.map((r) => [r.id, Number(r.limite)]),
@@ -97,7 +100,7 @@ Deno.test("seeded: the five clients of the spec with balance 0, and no client 6"
   assert.deepEqual(await ledgerRows(), { records: 0, balances: [0, 0, 0, 0, 0] });
 });
 
-Deno.test("the official per-client sequence (spec §4.2 'validações') on both instances", async () => {
+test("the official per-client sequence (spec §4.2 'validações') on both instances", async () => {
   await reset();
   await Promise.all(
     Object.entries(limits).map(async ([key, limite]) => {
@@ -154,7 +157,7 @@ Deno.test("the official per-client sequence (spec §4.2 'validações') on both 
   assert.deepEqual(await ledgerRows(), { records: 15, balances: [1, 1, 1, 1, 1] });
 });
 
-Deno.test("the limit: a debit to exactly -limite is accepted, one cent more is refused", async () => {
+test("the limit: a debit to exactly -limite is accepted, one cent more is refused", async () => {
   await reset();
   const ok = await post(a.address, 2, 80000, "d", "tudo");
   assert.equal(ok.status, 200);
@@ -172,7 +175,7 @@ Deno.test("the limit: a debit to exactly -limite is accepted, one cent more is r
   assert.deepEqual(await ledgerRows(), { records: 3, balances: [0, -80000, 0, 0, 0] });
 });
 
-Deno.test("the statement lists the newest 10 accepted transactions, newest first", async () => {
+test("the statement lists the newest 10 accepted transactions, newest first", async () => {
   await reset();
   for (let i = 1; i <= 14; i++) {
     const base = i % 2 ? a.address : b.address;
@@ -191,7 +194,7 @@ Deno.test("the statement lists the newest 10 accepted transactions, newest first
   assert.deepEqual(times, [...times].sort((x, y) => y - x));
 });
 
-Deno.test("unicode descricao: counted in characters, stored and returned as sent", async () => {
+test("unicode descricao: counted in characters, stored and returned as sent", async () => {
   await reset();
   const accepted = [
     "ãçéíõúàâêô", // 10 characters, 20 bytes
@@ -319,7 +322,7 @@ const corpus: Case[] = [
   ],
 ];
 
-Deno.test(`a corpus of ${corpus.length} bad requests: each a JSON error, nothing written`, async (t) => {
+test(`a corpus of ${corpus.length} bad requests: each a JSON error, nothing written`, async (t) => {
   await reset();
   for (const [name, expected, run] of corpus) {
     await t.step(`${name} → ${expected}`, async () => {
@@ -332,7 +335,7 @@ Deno.test(`a corpus of ${corpus.length} bad requests: each a JSON error, nothing
   assert.deepEqual(await ledgerRows(), { records: 0, balances: [0, 0, 0, 0, 0] });
 });
 
-Deno.test("edge values that are valid: 2^31 - 1 cents, 1.0 (the integer 1), extra fields", async () => {
+test("edge values that are valid: 2^31 - 1 cents, 1.0 (the integer 1), extra fields", async () => {
   await reset();
   const max = await post(a.address, 4, 2147483647, "c", "max");
   assert.equal(max.text, '{"limite":10000000,"saldo":2147483647}');
@@ -344,7 +347,7 @@ Deno.test("edge values that are valid: 2^31 - 1 cents, 1.0 (the integer 1), extr
   assert.equal((await statement(b.address, 4)).saldo.total, 4294967296);
 });
 
-Deno.test("25 concurrent debits then the balance, and back with 25 credits: 50 times", async () => {
+test("25 concurrent debits then the balance, and back with 25 credits: 50 times", async () => {
   await reset();
   for (let round = 1; round <= 50; round++) {
     const burst = (tipo: string) =>
@@ -365,7 +368,7 @@ Deno.test("25 concurrent debits then the balance, and back with 25 credits: 50 t
   assert.deepEqual(await ledgerRows(), { records: 2500, balances: [0, 0, 0, 0, 0] });
 });
 
-Deno.test("concurrent debits at the limit: exactly as many as fit are accepted", async () => {
+test("concurrent debits at the limit: exactly as many as fit are accepted", async () => {
   await reset();
   // Client 2's limit is 80000: 16 debits of 5000 fit, the other 24 must be refused.
   const replies = await Promise.all(
@@ -383,7 +386,7 @@ Deno.test("concurrent debits at the limit: exactly as many as fit are accepted",
   assert.deepEqual(await ledgerRows(), { records: 16, balances: [0, -80000, 0, 0, 0] });
 });
 
-Deno.test("read-your-write across instances: a 200 on one is in the other's next statement, 50 times", async () => {
+test("read-your-write across instances: a 200 on one is in the other's next statement, 50 times", async () => {
   await reset();
   for (let i = 0; i < 50; i++) {
     const [writer, reader] = i % 2 ? [a.address, b.address] : [b.address, a.address];
@@ -399,7 +402,7 @@ Deno.test("read-your-write across instances: a 200 on one is in the other's next
   }
 });
 
-Deno.test("reset is protected by ADMIN_TOKEN and zeroes every balance", async () => {
+test("reset is protected by ADMIN_TOKEN and zeroes every balance", async () => {
   assert.equal((await post(b.address, 5, 10, "d", "antes")).status, 200);
   const denied = await send(b.address, "POST", "/clientes/reset");
   assert.equal(denied.status, 401);
@@ -412,7 +415,7 @@ Deno.test("reset is protected by ADMIN_TOKEN and zeroes every balance", async ()
   assert.deepEqual((await statement(a.address, 5)).ultimas_transacoes, []);
 });
 
-Deno.test("metrics: one label per ledger route, whatever the id", async () => {
+test("metrics: one label per ledger route, whatever the id", async () => {
   await send(a.address, "GET", "/clientes/3/extrato");
   await send(a.address, "GET", "/clientes/987654/extrato");
   await post(a.address, 3, 1, "c", "m");
@@ -420,14 +423,4 @@ Deno.test("metrics: one label per ledger route, whatever the id", async () => {
   assert.match(text, /route="\/clientes\/:id\/extrato"/);
   assert.match(text, /route="\/clientes\/:id\/transacoes"/);
   assert.doesNotMatch(text, /\/clientes\/\d/);
-});
-
-Deno.test({
-  name: "teardown",
-  fn: async () => {
-    await a.stop();
-    await b.stop();
-    await processors.close();
-    await db.drop();
-  },
 });

@@ -6,7 +6,7 @@ import { createOperatorRoutes } from "../src/console/operator_routes.ts";
 import type { PaymentStatus } from "../src/console/payment_state.ts";
 import { claimBatch, reschedulePayments, settlePayments } from "../src/payments/store.ts";
 import type { Service } from "../src/service.ts";
-import { createTestDatabase } from "./support/db.ts";
+import { openTestDatabase, type TestDatabase } from "./support/db.ts";
 import {
   configure,
   instanceEnv,
@@ -15,9 +15,13 @@ import {
   startInstance,
   startProcessors,
 } from "./support/stack.ts";
-import { waitUntil } from "./support/audit.ts";
+import { waitUntil } from "./support/wait.ts";
+import { suite } from "./support/suite.ts";
 
-const db = await createTestDatabase("payment_status");
+let db: TestDatabase;
+const test = suite("payment status", async (defer) => {
+  db = await openTestDatabase(defer, "payment_status");
+});
 
 type Status = Omit<PaymentStatus, "amount"> & { amount: number };
 
@@ -91,7 +95,7 @@ function claimOne(leaseMs: number) {
   });
 }
 
-Deno.test("400 for a malformed id, 404 for an unknown one and for other methods", async () => {
+test("400 for a malformed id, 404 for an unknown one and for other methods", async () => {
   await withInstance({}, async ({ api }) => {
     for (const bad of ["not-a-uuid", "123", "%zz", "0000-", `${crypto.randomUUID()}x`]) {
       const { code, body } = await getStatus(api.address, bad);
@@ -116,7 +120,7 @@ Deno.test("400 for a malformed id, 404 for an unknown one and for other methods"
   });
 });
 
-Deno.test("a payment goes in flight, then settles at the default with the processor's requestedAt", async () => {
+test("a payment goes in flight, then settles at the default with the processor's requestedAt", async () => {
   await withInstance({}, async ({ processors, api }) => {
     // A slow processor keeps the call in flight long enough to be seen.
     await configure(processors.default, 800, false);
@@ -140,7 +144,7 @@ Deno.test("a payment goes in flight, then settles at the default with the proces
   });
 });
 
-Deno.test("queued while the default fails, pinned after a timeout, settled after the 422", async () => {
+test("queued while the default fails, pinned after a timeout, settled after the 422", async () => {
   await withInstance({ PROCESSOR_TIMEOUT_MS: "100" }, async ({ processors, api }) => {
     // The default records each payment but answers after the caller gave up.
     await configure(processors.default, 400, false);
@@ -178,7 +182,7 @@ Deno.test("queued while the default fails, pinned after a timeout, settled after
   });
 });
 
-Deno.test("retrying with the last outcome, pinned for unknown ones and dead holders", async () => {
+test("retrying with the last outcome, pinned for unknown ones and dead holders", async () => {
   await withRoutesOnly(async (baseUrl) => {
     const id = crypto.randomUUID();
     await insertPayment(id, 990);
@@ -233,9 +237,4 @@ Deno.test("retrying with the last outcome, pinned for unknown ones and dead hold
     assert.equal(settled.requestedAt, inFlight.requestedAt);
     assert.ok(settled.settledAt);
   });
-});
-
-Deno.test({
-  name: "teardown",
-  fn: async () => await db.drop(),
 });

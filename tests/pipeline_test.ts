@@ -1,7 +1,7 @@
 // End-to-end: two API instances on one Postgres queue, two processor simulators, real HTTP.
 // Every test ends with the audit: the service's books equal the processors' books.
 import assert from "node:assert/strict";
-import { createTestDatabase } from "./support/db.ts";
+import { openTestDatabase, type TestDatabase } from "./support/db.ts";
 import {
   assertBooksAgree,
   configure,
@@ -12,9 +12,13 @@ import {
   startProcessors,
   waitForDrain,
 } from "./support/stack.ts";
+import { suite } from "./support/suite.ts";
 import type { Service } from "../src/service.ts";
 
-const db = await createTestDatabase("pipeline");
+let db: TestDatabase;
+const test = suite("pipeline", async (defer) => {
+  db = await openTestDatabase(defer, "pipeline");
+});
 
 async function withStack(
   extraEnv: Record<string, string>,
@@ -44,7 +48,7 @@ function randomRanges(start: number, end: number, n: number): [string, string][]
   });
 }
 
-Deno.test("2,000 concurrent payments over two instances: books agree whole and in parts", async () => {
+test("2,000 concurrent payments over two instances: books agree whole and in parts", async () => {
   await withStack({}, async ({ processors, instances }) => {
     const start = Date.now();
     const statuses = await Promise.all(
@@ -65,7 +69,7 @@ Deno.test("2,000 concurrent payments over two instances: books agree whole and i
   });
 });
 
-Deno.test("the official stages in turn: books agree, a failing default is waited out", async () => {
+test("the official stages in turn: books agree, a failing default is waited out", async () => {
   // FALLBACK_AFTER_MS stays at its default (30 s): no stage here lasts that long.
   await withStack({ PROCESSOR_TIMEOUT_MS: "500" }, async ({ processors, instances }) => {
     const stages: [number, boolean, number, boolean][] = [
@@ -104,7 +108,7 @@ Deno.test("the official stages in turn: books agree, a failing default is waited
   });
 });
 
-Deno.test("a call that outlives the client timeout is resolved by 422 on retry: once", async () => {
+test("a call that outlives the client timeout is resolved by 422 on retry: once", async () => {
   await withStack({ PROCESSOR_TIMEOUT_MS: "100" }, async ({ processors, instances }) => {
     await configure(processors.default, 400, false);
     const ids = Array.from({ length: 20 }, () => crypto.randomUUID());
@@ -129,7 +133,7 @@ Deno.test("a call that outlives the client timeout is resolved by 422 on retry: 
   });
 });
 
-Deno.test("the fallback takes over only after the default has failed for FALLBACK_AFTER_MS", async () => {
+test("the fallback takes over only after the default has failed for FALLBACK_AFTER_MS", async () => {
   await withStack({ FALLBACK_AFTER_MS: "300" }, async ({ processors, instances }) => {
     await configure(processors.default, 0, true);
     // Both instances learn of the failure from the shared health check before any payment.
@@ -161,7 +165,7 @@ Deno.test("the fallback takes over only after the default has failed for FALLBAC
   });
 });
 
-Deno.test("a paced worker (MAX_CALL_RATE) still settles everything, exactly once", async () => {
+test("a paced worker (MAX_CALL_RATE) still settles everything, exactly once", async () => {
   await withStack({ MAX_CALL_RATE: "100" }, async ({ processors, instances }) => {
     const ids = Array.from({ length: 300 }, () => crypto.randomUUID());
     await Promise.all(ids.map((id, i) => postPayment(instances[i % 2].address, id)));
@@ -169,9 +173,4 @@ Deno.test("a paced worker (MAX_CALL_RATE) still settles everything, exactly once
     const totals = await assertBooksAgree(instances[0].address, processors);
     assert.equal(totals.default.totalRequests, 300);
   });
-});
-
-Deno.test({
-  name: "teardown",
-  fn: async () => await db.drop(),
 });

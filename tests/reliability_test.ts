@@ -1,4 +1,4 @@
-// Reliability, the fast scenarios: hostile processors (each fault of src/simulator/faults.ts),
+// Reliability, the fast scenarios: hostile processors (each fault of tools/simulator/faults.ts),
 // a storm of mixed faults, kill -9 of instances under load, a Postgres restart under load and
 // a 10× load spike. Two instances each time; every scenario ends with the audit of
 // tests/support/audit.ts. The long versions live in tests/chaos/.
@@ -7,25 +7,20 @@ import type { Service } from "../src/service.ts";
 import {
   auditBooks,
   type AuditReport,
-  createDatabaseOn,
   describeReport,
+  waitForEmptyQueue,
+} from "./support/audit.ts";
+import { createDatabaseOn, restartCluster, startCluster } from "./support/clusters.ts";
+import {
   type FaultSetting,
   faultState,
-  killHard,
-  PaymentLog,
-  probe,
-  restartCluster,
-  sendPayment,
   setFault,
-  sleep,
-  spawnInstance,
-  startCluster,
   startHostileProcessors,
-  steadyLoad,
-  waitForEmptyQueue,
-  waitUntil,
-} from "./support/audit.ts";
-import { createTestDatabase } from "./support/db.ts";
+} from "./support/faults.ts";
+import { killHard, spawnInstance } from "./support/instances.ts";
+import { PaymentLog, sendPayment, steadyLoad } from "./support/traffic.ts";
+import { probe, sleep, waitUntil } from "./support/wait.ts";
+import { openTestDatabase, type TestDatabase } from "./support/db.ts";
 import {
   configure,
   instanceEnv,
@@ -34,8 +29,12 @@ import {
   startInstance,
   startProcessors,
 } from "./support/stack.ts";
+import { suite } from "./support/suite.ts";
 
-const db = await createTestDatabase("reliability");
+let db: TestDatabase;
+const test = suite("reliability", async (defer) => {
+  db = await openTestDatabase(defer, "reliability");
+});
 
 interface Stack {
   processors: Processors;
@@ -92,7 +91,7 @@ async function audit(scenario: string, stack: Stack, log: PaymentLog, drainGuard
 // default misbehaves: the sharpest test that an attempt with an unknown outcome stays with its
 // processor (a double would show in the audit) while a refused one may move.
 
-Deno.test("reset after recording: unknown outcomes resolved at the same processor, once", async () => {
+test("reset after recording: unknown outcomes resolved at the same processor, once", async () => {
   await withHostileStack({ FALLBACK_AFTER_MS: "0" }, async (stack) => {
     await setFault(stack.processors.default, { fault: "reset", count: 60 });
     const log = await postAll(stack.urls, 200);
@@ -106,7 +105,7 @@ Deno.test("reset after recording: unknown outcomes resolved at the same processo
   });
 });
 
-Deno.test("drop without recording: the retry at the same processor records it once", async () => {
+test("drop without recording: the retry at the same processor records it once", async () => {
   await withHostileStack({ FALLBACK_AFTER_MS: "0" }, async (stack) => {
     await setFault(stack.processors.default, { fault: "drop", count: 60 });
     const log = await postAll(stack.urls, 200);
@@ -115,7 +114,7 @@ Deno.test("drop without recording: the retry at the same processor records it on
   });
 });
 
-Deno.test("refused connections: not processed, retried, free to go to the fallback", async () => {
+test("refused connections: not processed, retried, free to go to the fallback", async () => {
   await withHostileStack({ FALLBACK_AFTER_MS: "0" }, async (stack) => {
     await setFault(stack.processors.default, { fault: "refuse", durationMs: 1_500 });
     const log = await postAll(stack.urls, 200);
@@ -127,7 +126,7 @@ Deno.test("refused connections: not processed, retried, free to go to the fallba
   });
 });
 
-Deno.test("refused connections with the default policy: payments wait for the default", async () => {
+test("refused connections with the default policy: payments wait for the default", async () => {
   await withHostileStack({}, async (stack) => {
     await setFault(stack.processors.default, { fault: "refuse", durationMs: 1_500 });
     const log = await postAll(stack.urls, 200);
@@ -136,7 +135,7 @@ Deno.test("refused connections with the default policy: payments wait for the de
   });
 });
 
-Deno.test("200 with a garbage body counts as processed, at the default only", async () => {
+test("200 with a garbage body counts as processed, at the default only", async () => {
   await withHostileStack({ FALLBACK_AFTER_MS: "0" }, async (stack) => {
     await setFault(stack.processors.default, { fault: "garbage" });
     const log = await postAll(stack.urls, 200);
@@ -146,7 +145,7 @@ Deno.test("200 with a garbage body counts as processed, at the default only", as
   });
 });
 
-Deno.test("a burst of 429: not processed, retried until accepted", async () => {
+test("a burst of 429: not processed, retried until accepted", async () => {
   await withHostileStack({ FALLBACK_AFTER_MS: "0" }, async (stack) => {
     await setFault(stack.processors.default, { fault: "busy", count: 150 });
     await setFault(stack.processors.fallback, { fault: "busy", count: 50 });
@@ -155,7 +154,7 @@ Deno.test("a burst of 429: not processed, retried until accepted", async () => {
   });
 });
 
-Deno.test("500 on every other call at both processors: each payment processed once", async () => {
+test("500 on every other call at both processors: each payment processed once", async () => {
   await withHostileStack({ FALLBACK_AFTER_MS: "0" }, async (stack) => {
     await setFault(stack.processors.default, { fault: "error", every: 2 });
     await setFault(stack.processors.fallback, { fault: "error", every: 2 });
@@ -164,7 +163,7 @@ Deno.test("500 on every other call at both processors: each payment processed on
   });
 });
 
-Deno.test("slower than the client timeout, then 422 on retry: never sent to the other one", async () => {
+test("slower than the client timeout, then 422 on retry: never sent to the other one", async () => {
   await withHostileStack(
     { FALLBACK_AFTER_MS: "0", PROCESSOR_TIMEOUT_MS: "100" },
     async (stack) => {
@@ -187,7 +186,7 @@ Deno.test("slower than the client timeout, then 422 on retry: never sent to the 
 // Rows whose attempt at the fallback had an unknown outcome stay pinned to it and are claimable
 // only while the fallback counts as healthy: with a healthy default they are never claimed
 // again — stuck in the queue forever (lag), and the fallback is never used again either.
-Deno.test({
+test({
   name: "an unknown outcome at the fallback is resolved after the default recovers",
   ignore: false,
   fn: async () => {
@@ -234,7 +233,7 @@ Deno.test({
 // once FALLBACK_AFTER_MS has passed, fails, and is never tried again (cause above). At 957e917:
 // the other instance, which had not yet seen the default fail, sent the whole backlog to it,
 // and those payments stay pinned to the default until it answers 200/422 (defect below).
-Deno.test({
+test({
   name: "both processors down, the fallback comes back first: the backlog drains to it",
   ignore: false,
   fn: async () => {
@@ -277,7 +276,7 @@ Deno.test({
 // twice (see the tests below). Payments that met the failing default wait for it, however long;
 // only payments not yet attempted fail over. A processor client that never repeats a request by
 // itself (one connection per call) would make a 500 proof enough to move, at a CPU cost.
-Deno.test({
+test({
   name: "a payment whose only call got a 500 stays with that processor until it settles there",
   ignore: false,
   fn: async () => {
@@ -313,7 +312,7 @@ Deno.test({
 // listening (a crash or restart), the repeat is refused and fetch reports "Connection
 // refused": the attempt is unpinned and the payment is sent again — to the fallback (recorded
 // twice) or to the default with a new requestedAt (books disagree on sub-ranges).
-Deno.test({
+test({
   name: "a processor that records, then stops listening mid-answer: still processed once",
   ignore: false,
   fn: async () => {
@@ -346,7 +345,7 @@ Deno.test({
 // unpinned and recorded again elsewhere. Treating "refused" as unknown does not cover this;
 // only a processor client that never repeats a request by itself does (e.g. a Deno.HttpClient
 // without idle connection reuse, or one connection per call).
-Deno.test({
+test({
   name: "a call recorded, its answer lost, its silent repeat refused with 500: still once",
   ignore: false,
   fn: async () => {
@@ -386,7 +385,7 @@ Deno.test({
 // the delay runs before the failure check and the insert). The payment then goes to the
 // fallback (recorded twice) or to the default with a new requestedAt. An attempt that ever had
 // an unknown outcome (or was taken over from a crashed holder) must stay pinned until a 200/422.
-Deno.test({
+test({
   name: "a 500 on the retry after a timeout does not free the attempt",
   ignore: false,
   fn: async () => {
@@ -492,7 +491,7 @@ async function storm(processors: Processors, weather: [Weather, Weather], untilM
   }
 }
 
-Deno.test("a storm of resets, drops and timeouts under steady load", async () => {
+test("a storm of resets, drops and timeouts under steady load", async () => {
   await withHostileStack({ FALLBACK_AFTER_MS: "0", PROCESSOR_TIMEOUT_MS: "300" }, async (stack) => {
     const load = steadyLoad(() => stack.urls, 300);
     await storm(stack.processors, cutting, Date.now() + 3_000);
@@ -502,7 +501,7 @@ Deno.test("a storm of resets, drops and timeouts under steady load", async () =>
   });
 });
 
-Deno.test("a storm of 500s, 429s and failures at both processors under steady load", async () => {
+test("a storm of 500s, 429s and failures at both processors under steady load", async () => {
   await withHostileStack(
     { FALLBACK_AFTER_MS: "0", PROCESSOR_TIMEOUT_MS: "1000" },
     async (stack) => {
@@ -518,7 +517,7 @@ Deno.test("a storm of 500s, 429s and failures at both processors under steady lo
 // DEFECT: one storm with every fault at both processors and delays beyond the timeout shows
 // the defects above: payments pinned to the fallback stay in the queue for good,
 // and payments are recorded twice or with another requestedAt.
-Deno.test({
+test({
   name: "a storm of every fault at both processors, under load",
   ignore: false,
   fn: async () => {
@@ -535,7 +534,7 @@ Deno.test({
 
 // ─── Instance crash ─────────────────────────────────────────────────────────────────────────
 
-Deno.test("kill -9 each instance once under load, restart it: nothing lost or doubled", async () => {
+test("kill -9 each instance once under load, restart it: nothing lost or doubled", async () => {
   await db.sql`truncate payment_queue, processed_payments, payments`;
   const processors = await startProcessors();
   // Calls last 150 ms, so a killed instance always dies with calls in flight.
@@ -597,7 +596,7 @@ const clientTimeoutMs = 1_500;
 // a successful connection; every query waits for the next allowed attempt. Fix: pass a short
 // capped `backoff` in src/db/connect.ts (e.g. retries => Math.min(0.05 * 2 ** retries, 0.5)),
 // and bound /health's probe query. This is the fast version of tests/chaos/postgres_restart_test.ts.
-Deno.test({
+test({
   name: "Postgres restart under load: prompt 503 while down, prompt recovery, nothing lost",
   ignore: false,
   fn: async () => {
@@ -666,7 +665,7 @@ Deno.test({
 
 // ─── Load spike ─────────────────────────────────────────────────────────────────────────────
 
-Deno.test("10× the official peak at once: each request acknowledged durably or refused", async () => {
+test("10× the official peak at once: each request acknowledged durably or refused", async () => {
   await db.sql`truncate payment_queue, processed_payments, payments`;
   const processors = await startProcessors();
   const instances = [
@@ -698,5 +697,3 @@ Deno.test("10× the official peak at once: each request acknowledged durably or 
     await processors.close();
   }
 });
-
-Deno.test({ name: "teardown", fn: async () => await db.drop() });

@@ -1,11 +1,11 @@
-// The simulator's test-only fault switches (src/simulator/faults.ts), over real HTTP and raw
+// The simulator's test-only fault switches (tools/simulator/faults.ts), over real HTTP and raw
 // TCP: off by default, each kind does what it says, and closing leaves nothing running.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { faultsRequested, parseFault } from "../src/simulator/faults.ts";
-import { type Simulator, startSimulator } from "../src/simulator/server.ts";
-import { spawnChild, waitForHttp } from "../src/local/processes.ts";
-import { projectRoot } from "../src/local/project_paths.ts";
+import { faultsRequested, parseFault } from "../tools/simulator/faults.ts";
+import { type Simulator, startSimulator } from "../tools/simulator/server.ts";
+import { spawnChild, waitForHttp } from "../tools/local/processes.ts";
+import { projectRoot } from "../tools/local/project_paths.ts";
 
 const token = "123";
 const noon = "2025-07-15T12:00:00.000Z";
@@ -260,7 +260,7 @@ Deno.test("the CLI enables the fault route only with SIMULATOR_FAULTS=1", async 
     const child = spawnChild({
       name: `sim-faults-${faults}`,
       cmd: Deno.execPath(),
-      args: ["run", "-A", join(projectRoot, "src/simulator/main.ts")],
+      args: ["run", "-A", join(projectRoot, "tools/simulator/main.ts")],
       env: { PORT: String(port), SIMULATOR_FAULTS: faults },
       echo: false,
     });

@@ -3,9 +3,13 @@
 // least ten times what the step needs.
 
 import assert from "node:assert/strict";
-import { readEnvOptions } from "../src/simulator/env_config.ts";
-import { type Simulator, type SimulatorOptions, startSimulator } from "../src/simulator/server.ts";
-import { WindowRateLimiter } from "../src/simulator/window_rate_limiter.ts";
+import { readEnvOptions } from "../tools/simulator/env_config.ts";
+import {
+  type Simulator,
+  type SimulatorOptions,
+  startSimulator,
+} from "../tools/simulator/server.ts";
+import { WindowRateLimiter } from "../tools/simulator/window_rate_limiter.ts";
 
 const token = "123";
 const noon = "2025-07-15T12:00:00.000Z";

@@ -4,9 +4,10 @@ import assert from "node:assert/strict";
 import type { Sql } from "../src/db/connect.ts";
 import { readQueueStats } from "../src/metrics/queue_stats_store.ts";
 import { createServiceMetrics } from "../src/metrics/service_metrics.ts";
-import { formatAmount, formatDuration, renderStatus } from "../src/status/render_status.ts";
-import { hasPaymentTables, readStatus } from "../src/status/status_store.ts";
-import { createTestDatabase } from "./support/db.ts";
+import { formatAmount, formatDuration, renderStatus } from "../tools/status/render_status.ts";
+import { hasPaymentTables, readStatus } from "../tools/status/status_store.ts";
+import { openTestDatabase, type TestDatabase } from "./support/db.ts";
+import { suite } from "./support/suite.ts";
 
 interface QueueSeed {
   /** Seconds since the payment was accepted. */
@@ -77,10 +78,13 @@ function near(actual: number | null, expected: number, slack = 10): void {
   );
 }
 
-const db = await createTestDatabase("status");
-await seed(db.sql);
+let db: TestDatabase;
+const test = suite("status", async (defer) => {
+  db = await openTestDatabase(defer, "status");
+  await seed(db.sql);
+});
 
-Deno.test("the status store counts every queue state, attempts, settlements, health and leases", async () => {
+test("the status store counts every queue state, attempts, settlements, health and leases", async () => {
   assert.equal(await hasPaymentTables(db.sql), true);
   const status = await readStatus(db.sql);
   const { oldestPendingAgeSeconds, ...queue } = status.queue;
@@ -132,7 +136,7 @@ Deno.test("the status store counts every queue state, attempts, settlements, hea
   assert.ok(api2End > 15 && api2End <= 25, `api2's lease ends in ${api2End} s`);
 });
 
-Deno.test("the rendered status shows the exact figures, aligned, without color unless asked", async () => {
+test("the rendered status shows the exact figures, aligned, without color unless asked", async () => {
   const status = await readStatus(db.sql);
   const text = renderStatus(status, { color: false });
   assert.ok(!text.includes(escape), "no escape codes");
@@ -164,7 +168,7 @@ Deno.test("the rendered status shows the exact figures, aligned, without color u
   assert.ok(colored.includes(`${escape}[31myes    ${escape}[0m`), colored);
 });
 
-Deno.test("amounts and durations are formatted for people", () => {
+test("amounts and durations are formatted for people", () => {
   assert.equal(formatAmount(0n), "0.00");
   assert.equal(formatAmount(5n), "0.05");
   assert.equal(formatAmount(4049n), "40.49");
@@ -174,7 +178,7 @@ Deno.test("amounts and durations are formatted for people", () => {
   assert.equal(formatDuration(7620), "2h 07m");
 });
 
-Deno.test("the queue gauges read pending and leased rows from Postgres at scrape time", async () => {
+test("the queue gauges read pending and leased rows from Postgres at scrape time", async () => {
   const stats = await readQueueStats(db.sql);
   assert.equal(stats.pending, 8);
   assert.equal(stats.leased, 4);
@@ -188,9 +192,9 @@ Deno.test("the queue gauges read pending and leased rows from Postgres at scrape
   assert.match(text, /^db_pool_connections\{state="idle in transaction"\} 0$/m);
 });
 
-Deno.test("`deno task status` prints the view for DATABASE_URL and exits 0", async () => {
+test("`deno task status` prints the view for DATABASE_URL and exits 0", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("../src/status/main.ts", import.meta.url).pathname],
+    args: ["run", "-A", new URL("../tools/status/main.ts", import.meta.url).pathname],
     env: { DATABASE_URL: db.url, NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
@@ -201,5 +205,3 @@ Deno.test("`deno task status` prints the view for DATABASE_URL and exits 0", asy
   assert.match(text, /^ {2}in flight \(leased\)\s+4$/m);
   assert.ok(!text.includes(escape), "no escape codes");
 });
-
-Deno.test({ name: "teardown", fn: async () => await db.drop() });

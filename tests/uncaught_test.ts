@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { projectRoot } from "../src/local/project_paths.ts";
+import { projectRoot } from "../tools/local/project_paths.ts";
 
 async function runWith(trigger: string) {
   const modules = pathToFileURL(join(projectRoot, "src")).href;

@@ -4,8 +4,9 @@
 // watches (no timer), and nothing here touches the POST /payments path.
 import type { Sql } from "../db/connect.ts";
 import { formatCents } from "../money.ts";
+import { readHealthRecords } from "../health/health_reads.ts";
 import type { ProcessorId } from "../payments/store.ts";
-import { readAttemptStats, readHealthRecords, readQueueDepth } from "../status/status_store.ts";
+import { readAttemptStats, readQueueDepth } from "../queue/queue_reads.ts";
 import {
   type FlowSecond,
   readFlow,

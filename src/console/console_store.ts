@@ -1,6 +1,6 @@
-// The statements only the console needs, one function each, all read-only. The queue, attempts,
-// settled totals and health sections reuse the status view's statements
-// (src/status/status_store.ts) so the console and `deno task status` count the same way.
+// The statements only the console needs, one function each, all read-only. The queue, attempts
+// and health sections use the service's shared reads (src/queue/queue_reads.ts,
+// src/health/health_reads.ts), which `deno task status` uses too, so both count the same way.
 import type postgres from "postgres";
 import type { ProcessorId } from "../payments/store.ts";
 

@@ -4,7 +4,7 @@ import type { Logger } from "../log.ts";
 import { formatCents } from "../money.ts";
 import type { Intake } from "../payments/intake.ts";
 import type { ServiceMetrics } from "../metrics/service_metrics.ts";
-import { exposition } from "../metrics/registry.ts";
+import { exposition } from "../metrics/prometheus/mod.ts";
 import { ledgerLabel, ledgerPrefix, routeLedger } from "../ledger/routes.ts";
 import {
   createOperatorRoutes,

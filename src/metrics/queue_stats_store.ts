@@ -1,9 +1,9 @@
-// The queue gauges, read at scrape time from the same statement `deno task status` uses
-// (src/status/status_store.ts readQueueDepth), so "leased" and "oldest pending" have one
+// The queue gauges, read at scrape time from the same statement the console and `deno task status`
+// use (src/queue/queue_reads.ts readQueueDepth), so "leased" and "oldest pending" have one
 // definition. Its cost follows the queue's size: measured on a busy 2-core machine with
 // 200,000 payments, 300 queued rows 2 ms, 2,000 rows 10 ms, 20,000 rows 100 ms per scrape.
 import type { Sql } from "../db/connect.ts";
-import { readQueueDepth } from "../status/status_store.ts";
+import { readQueueDepth } from "../queue/queue_reads.ts";
 
 export interface QueueStats {
   /** Rows no live claim holds: due now, backing off, or left behind by a dead holder. */

@@ -4,11 +4,17 @@
 // router is read at scrape time instead.
 import type { Sql } from "../db/connect.ts";
 import type { ProcessorId } from "../payments/store.ts";
-import { EventLoopLagSampler, RecentMax } from "./event_loop_lag.ts";
 import { readPoolConnections } from "./pool_stats_store.ts";
+import {
+  type Counter,
+  type CounterChild,
+  EventLoopLagSampler,
+  type Histogram,
+  RecentMax,
+  Registry,
+  shareInFlight,
+} from "./prometheus/mod.ts";
 import { readQueueStats } from "./queue_stats_store.ts";
-import { type Counter, type CounterChild, type Histogram, Registry } from "./registry.ts";
-import { shareInFlight } from "./single_flight.ts";
 
 export type ProcessorLabel = "default" | "fallback";
 export type AcceptResult = "created" | "repeat" | "conflict";

@@ -3,19 +3,11 @@
 // (in turn) is killed and restarted half a second later. Phase 2: the default processor takes
 // 3 s per call and an instance is killed while its calls are in flight, twice. Then the audit.
 // Run with `deno task chaos` (CHAOS_SECONDS=10 for a short run).
-import {
-  auditBooks,
-  chaosSeconds,
-  describeReport,
-  type InstanceProcess,
-  killHard,
-  percentiles,
-  sleep,
-  spawnInstance,
-  steadyLoad,
-  waitUntil,
-  withTestDatabase,
-} from "../support/audit.ts";
+import { auditBooks, describeReport } from "../support/audit.ts";
+import { type InstanceProcess, killHard, spawnInstance } from "../support/instances.ts";
+import { chaosSeconds, percentiles, steadyLoad } from "../support/traffic.ts";
+import { sleep, waitUntil } from "../support/wait.ts";
+import { withTestDatabase } from "../support/db.ts";
 import { configure, instanceEnv, startProcessors } from "../support/stack.ts";
 
 Deno.test({

@@ -5,19 +5,10 @@
 // acknowledged and lost. Prints each process's peak RSS against its compose limit.
 // Run with `deno task chaos`.
 import assert from "node:assert/strict";
-import {
-  auditBooks,
-  chaosSeconds,
-  describeReport,
-  type InstanceProcess,
-  killHard,
-  PaymentLog,
-  percentiles,
-  rssMb,
-  sendPayment,
-  spawnInstance,
-  withTestDatabase,
-} from "../support/audit.ts";
+import { auditBooks, describeReport } from "../support/audit.ts";
+import { type InstanceProcess, killHard, rssMb, spawnInstance } from "../support/instances.ts";
+import { chaosSeconds, PaymentLog, percentiles, sendPayment } from "../support/traffic.ts";
+import { withTestDatabase } from "../support/db.ts";
 import { startHaproxy } from "../support/haproxy.ts";
 import { instanceEnv, startProcessors } from "../support/stack.ts";
 

@@ -5,25 +5,22 @@
 // database is down nothing may be acknowledged.
 // Run with `deno task chaos` (CHAOS_SECONDS=10 for a short run).
 import assert from "node:assert/strict";
+import { auditBooks, describeReport } from "../support/audit.ts";
 import {
-  auditBooks,
-  chaosSeconds,
   crashCluster,
   createDatabaseOn,
-  describeReport,
-  type InstanceProcess,
-  killHard,
+  restartCluster,
+  startCluster,
+} from "../support/clusters.ts";
+import { type InstanceProcess, killHard, spawnInstance } from "../support/instances.ts";
+import {
+  chaosSeconds,
   PaymentLog,
   percentiles,
-  probe,
-  restartCluster,
   sendPayment,
-  sleep,
-  spawnInstance,
-  startCluster,
   steadyLoad,
-  waitUntil,
-} from "../support/audit.ts";
+} from "../support/traffic.ts";
+import { probe, sleep, waitUntil } from "../support/wait.ts";
 import { instanceEnv, startProcessors } from "../support/stack.ts";
 
 // The official client gives up after 1.5 s (spec §4).

@@ -4,23 +4,12 @@
 // nothing is lost; when the default comes back the backlog drains.
 // Outage = 2 × CHAOS_SECONDS (default 120 s). Run with `deno task chaos`.
 import assert from "node:assert/strict";
-import {
-  auditBooks,
-  chaosSeconds,
-  describeReport,
-  faultState,
-  type InstanceProcess,
-  killHard,
-  rssMb,
-  setFault,
-  sleep,
-  spawnInstance,
-  startHostileProcessors,
-  steadyLoad,
-  waitForEmptyQueue,
-  waitUntil,
-  withTestDatabase,
-} from "../support/audit.ts";
+import { auditBooks, describeReport, waitForEmptyQueue } from "../support/audit.ts";
+import { faultState, setFault, startHostileProcessors } from "../support/faults.ts";
+import { type InstanceProcess, killHard, rssMb, spawnInstance } from "../support/instances.ts";
+import { chaosSeconds, steadyLoad } from "../support/traffic.ts";
+import { sleep, waitUntil } from "../support/wait.ts";
+import { withTestDatabase } from "../support/db.ts";
 import { configure, instanceEnv } from "../support/stack.ts";
 
 Deno.test({

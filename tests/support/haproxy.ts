@@ -1,9 +1,9 @@
 // HAProxy with the project's own haproxy.cfg in front of given API instances, on free ports,
 // for tests that must see what production clients see (queueing, limits, refusals).
 import { join } from "node:path";
-import { type Child, spawnChild, waitForHttp } from "../../src/local/processes.ts";
-import { projectRoot } from "../../src/local/project_paths.ts";
-import { ensureHaproxy } from "../../src/local/system_packages.ts";
+import { type Child, spawnChild, waitForHttp } from "../../tools/local/processes.ts";
+import { projectRoot } from "../../tools/local/project_paths.ts";
+import { ensureHaproxy } from "../../tools/local/system_packages.ts";
 import { freePort } from "./stack.ts";
 
 export interface Haproxy {

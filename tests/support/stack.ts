@@ -4,7 +4,9 @@ import assert from "node:assert/strict";
 import { readConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { type Service, startService } from "../../src/service.ts";
-import { type Simulator, startSimulator } from "../../src/simulator/server.ts";
+import { type Simulator, startSimulator } from "../../tools/simulator/server.ts";
+import { openTestDatabase, type TestDatabase } from "./db.ts";
+import type { Defer } from "./suite.ts";
 
 export const token = "123";
 
@@ -22,7 +24,7 @@ export interface Processors {
   close(): Promise<void>;
 }
 
-/** Both simulators; `faults` enables their test-only fault switches (src/simulator/faults.ts). */
+/** Both simulators; `faults` enables their test-only fault switches (tools/simulator/faults.ts). */
 export async function startProcessors(faults = false): Promise<Processors> {
   const def = await startSimulator({ port: 0, transactionFee: 0.05, initialToken: token, faults });
   const fb = await startSimulator({ port: 0, transactionFee: 0.15, initialToken: token, faults });
@@ -58,6 +60,38 @@ export function instanceEnv(
 export async function startInstance(env: Record<string, string>): Promise<Service> {
   const config = readConfig(env);
   return await startService(config, createLogger(config.logLevel));
+}
+
+export interface OpenStack {
+  db: TestDatabase;
+  processors: Processors;
+  /** One per id asked for, in that order. */
+  instances: Service[];
+}
+
+/**
+ * For a suite (tests/support/suite.ts): a database of its own, both simulators and an
+ * in-process instance per id (`INSTANCE_ID` set to it, `extra` added to its environment), each
+ * closed by `defer` once the suite's last test has ended.
+ */
+export async function openStack(
+  defer: Defer,
+  label: string,
+  instanceIds: string[],
+  extra: Record<string, string> = {},
+): Promise<OpenStack> {
+  const db = await openTestDatabase(defer, label);
+  const processors = await startProcessors();
+  defer(() => processors.close());
+  const instances: Service[] = [];
+  for (const id of instanceIds) {
+    const instance = await startInstance(
+      instanceEnv(db.url, processors, { INSTANCE_ID: id, ...extra }),
+    );
+    defer(() => instance.stop());
+    instances.push(instance);
+  }
+  return { db, processors, instances };
 }
 
 async function admin(url: string, method: string, path: string, body?: unknown) {

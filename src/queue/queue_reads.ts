@@ -1,8 +1,8 @@
-// The statements behind `deno task status`, one function each, all read-only. readStatus runs
-// them in one repeatable-read transaction so every section describes the same instant.
+// Read-only statements over the queue (payment_queue): how many rows are in each state, their
+// failed attempts, and who holds leases. One definition each, shared by the service's queue
+// gauges (src/metrics/queue_stats_store.ts), the operator console and `deno task status`, so
+// "pending", "leased" and "oldest pending" mean the same everywhere.
 import type postgres from "postgres";
-import type { Sql } from "../db/connect.ts";
-import type { ProcessorId } from "../payments/store.ts";
 
 /** A pool or a transaction: anything that runs a tagged-template query. */
 type Queryable = postgres.ISql;
@@ -38,22 +38,6 @@ export interface AttemptStats {
   max: number;
 }
 
-export interface SettledTotals {
-  processor: ProcessorId;
-  count: number;
-  cents: bigint;
-  lastMinuteCount: number;
-  lastMinuteCents: bigint;
-}
-
-export interface HealthRecord {
-  processor: ProcessorId;
-  failing: boolean;
-  minResponseMs: number;
-  /** Seconds since the last health check by any instance; null if never checked. */
-  checkedAgoSeconds: number | null;
-}
-
 export interface LeaseHolder {
   owner: string;
   /** Rows under a lease that has not run out: calls in flight. */
@@ -62,32 +46,6 @@ export interface LeaseHolder {
   expired: number;
   /** Seconds until the owner's latest lease end; negative when it is already past. */
   latestEndInSeconds: number;
-}
-
-export interface StatusData {
-  database: string;
-  takenAt: Date;
-  queue: QueueDepth;
-  attempts: AttemptStats;
-  settled: SettledTotals[];
-  health: HealthRecord[];
-  leases: LeaseHolder[];
-}
-
-/** False on a database the service has never migrated. */
-export async function hasPaymentTables(sql: Queryable): Promise<boolean> {
-  const [row] = await sql<{ ok: boolean }[]>`
-    select to_regclass('payment_queue') is not null and to_regclass('processed_payments') is not null
-      and to_regclass('processor_health') is not null as ok`;
-  return row.ok;
-}
-
-export async function readSnapshotInfo(
-  sql: Queryable,
-): Promise<{ database: string; takenAt: Date }> {
-  const [row] = await sql<{ database: string; taken_at: Date }[]>`
-    select current_database() as database, now() as taken_at`;
-  return { database: row.database, takenAt: row.taken_at };
 }
 
 export async function readQueueDepth(sql: Queryable): Promise<QueueDepth> {
@@ -153,46 +111,6 @@ export async function readAttemptStats(sql: Queryable): Promise<AttemptStats> {
   };
 }
 
-/** Both processors, with zeros for one that settled nothing. */
-export async function readSettledTotals(sql: Queryable): Promise<SettledTotals[]> {
-  const rows = await sql<
-    { processor: ProcessorId; n: string; cents: string; recent_n: string; recent_cents: string }[]
-  >`
-    select h.processor,
-      count(p.correlation_id) as n,
-      coalesce(sum(p.amount_cents), 0) as cents,
-      count(p.correlation_id) filter (where p.requested_at > now() - interval '60 seconds')
-        as recent_n,
-      coalesce(sum(p.amount_cents) filter (where p.requested_at > now() - interval '60 seconds'),
-        0) as recent_cents
-    from (values (1::int2), (2::int2)) as h(processor)
-    left join processed_payments p on p.processor = h.processor
-    group by h.processor
-    order by h.processor`;
-  return rows.map((r) => ({
-    processor: r.processor,
-    count: Number(r.n),
-    cents: BigInt(r.cents),
-    lastMinuteCount: Number(r.recent_n),
-    lastMinuteCents: BigInt(r.recent_cents),
-  }));
-}
-
-export async function readHealthRecords(sql: Queryable): Promise<HealthRecord[]> {
-  const rows = await sql<
-    { processor: ProcessorId; failing: boolean; min_response_ms: number; ago: string | null }[]
-  >`
-    select processor, failing, min_response_ms, extract(epoch from now() - checked_at) as ago
-    from processor_health
-    order by processor`;
-  return rows.map((r) => ({
-    processor: r.processor,
-    failing: r.failing,
-    minResponseMs: r.min_response_ms,
-    checkedAgoSeconds: r.ago === null ? null : Number(r.ago),
-  }));
-}
-
 export async function readLeaseHolders(sql: Queryable): Promise<LeaseHolder[]> {
   const rows = await sql<{ owner: string; held: string; expired: string; end_in: string }[]>`
     select lease_owner as owner,
@@ -209,19 +127,4 @@ export async function readLeaseHolders(sql: Queryable): Promise<LeaseHolder[]> {
     expired: Number(r.expired),
     latestEndInSeconds: Number(r.end_in),
   }));
-}
-
-/** Every section at one instant (one read-only repeatable-read transaction). */
-export async function readStatus(sql: Sql): Promise<StatusData> {
-  return await sql.begin("isolation level repeatable read read only", async (tx) => {
-    const [info, queue, attempts, settled, health, leases] = await Promise.all([
-      readSnapshotInfo(tx),
-      readQueueDepth(tx),
-      readAttemptStats(tx),
-      readSettledTotals(tx),
-      readHealthRecords(tx),
-      readLeaseHolders(tx),
-    ]);
-    return { ...info, queue, attempts, settled, health, leases };
-  });
 }

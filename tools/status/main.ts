@@ -5,7 +5,7 @@
 // until Ctrl-C, for operators on a server without a browser; one connection serves every
 // redraw.
 import { parseArgs } from "node:util";
-import { connect, type Sql } from "../db/connect.ts";
+import { connect, type Sql } from "../../src/db/connect.ts";
 import { startLocalPostgres } from "../local/embedded_postgres.ts";
 import { renderStatus } from "./render_status.ts";
 import { hasPaymentTables, readStatus } from "./status_store.ts";

@@ -1,17 +1,9 @@
-// A set of instruments rendered together for one /metrics endpoint. Our own small
-// implementation: prom-client's default process metrics (event loop, GC) are wrong under Deno,
-// and the hot path here is one property increment per observation.
+// A set of instruments rendered together for one /metrics endpoint.
 import { Counter } from "./counter.ts";
 import { contentType } from "./exposition.ts";
 import { Gauge, type GaugeOptions } from "./gauge.ts";
 import { Histogram, type HistogramOptions } from "./histogram.ts";
 import type { Metric, MetricOptions } from "./metric.ts";
-
-export { Counter, CounterChild } from "./counter.ts";
-export { Gauge, GaugeChild, type GaugeOptions } from "./gauge.ts";
-export { Histogram, HistogramChild, type HistogramOptions } from "./histogram.ts";
-export type { Metric, MetricOptions, MetricType } from "./metric.ts";
-export type { LabelValues } from "./children.ts";
 
 /** The Content-Type to answer a scrape with. */
 export const exposition = contentType;

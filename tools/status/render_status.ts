@@ -1,15 +1,10 @@
 // Status data to terminal text. Pure: the same data always gives the same text, so tests can
 // assert exact figures. Color only marks what needs a look (failing processors, abandoned
 // leases, unknown outcomes) and is off unless the caller asks for it.
-import type { ProcessorId } from "../payments/store.ts";
-import type {
-  AttemptStats,
-  HealthRecord,
-  LeaseHolder,
-  QueueDepth,
-  SettledTotals,
-  StatusData,
-} from "./status_store.ts";
+import type { HealthRecord } from "../../src/health/health_reads.ts";
+import type { ProcessorId } from "../../src/payments/store.ts";
+import type { AttemptStats, LeaseHolder, QueueDepth } from "../../src/queue/queue_reads.ts";
+import type { SettledTotals, StatusData } from "./status_store.ts";
 import { formatTable } from "./text_table.ts";
 
 export interface RenderOptions {

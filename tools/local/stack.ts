@@ -4,7 +4,7 @@
 // API instances are restarted, anything else exiting ends the stack.
 import { rmdirSync } from "node:fs";
 import { join } from "node:path";
-import { apiV8Flags } from "../v8_flags.ts";
+import { apiV8Flags } from "../../src/v8_flags.ts";
 import { startLocalPostgres } from "./embedded_postgres.ts";
 import { type Child, waitForHttp } from "./processes.ts";
 import { projectRoot, runDir } from "./project_paths.ts";
@@ -132,7 +132,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           name: i === 0 ? "processor-default" : "processor-fallback",
           stage: 0,
           cmd: deno,
-          args: ["run", "-A", join(projectRoot, "src/simulator/main.ts")],
+          args: ["run", "-A", join(projectRoot, "tools/simulator/main.ts")],
           env: { PORT: String(port), HOSTNAME: "127.0.0.1", TRANSACTION_FEE: fees[i] },
           echo,
           pidDir,
