@@ -5,7 +5,11 @@
 import type { Sql } from "../db/connect.ts";
 import { formatCents } from "../money.ts";
 import { readHealthRecords } from "../health/health_reads.ts";
-import type { ProcessorId } from "../payments/store.ts";
+import {
+  type ProcessorId,
+  processorIds,
+  processorNames as names,
+} from "../processors/processor_id.ts";
 import { readAttemptStats, readQueueDepth } from "../queue/queue_reads.ts";
 import {
   type FlowSecond,
@@ -38,8 +42,6 @@ export const defaultFeedOptions: FeedOptions = {
 // Each read re-reads this many seconds before the previous one, so rows committed late (a
 // payment's received_at is its transaction's start) are still counted in their second.
 const overlapSeconds = 5;
-
-const names: Record<ProcessorId, "default" | "fallback"> = { 1: "default", 2: "fallback" };
 
 export type Snapshot = ReturnType<typeof assemble>;
 
@@ -144,13 +146,13 @@ function assemble(
   const lastMinute: Record<ProcessorId, number> = { 1: 0, 2: 0 };
   for (let s = last - 59; s <= last; s++) {
     const f = flow.get(s);
-    if (f) { for (const p of [1, 2] as ProcessorId[]) lastMinute[p] += f.settled[p]; }
+    if (f) { for (const p of processorIds) lastMinute[p] += f.settled[p]; }
   }
   const failing = new Map(parts.health.map((h) => [h.processor, h.failing]));
   return {
     takenAt: parts.takenAt.toISOString(),
     chart,
-    settled: ([1, 2] as ProcessorId[]).map((p) => ({
+    settled: processorIds.map((p) => ({
       processor: names[p],
       count: parts.settled[p].count,
       amount: formatCents(parts.settled[p].cents),

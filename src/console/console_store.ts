@@ -2,7 +2,7 @@
 // and health sections use the service's shared reads (src/queue/queue_reads.ts,
 // src/health/health_reads.ts), which `deno task status` uses too, so both count the same way.
 import type postgres from "postgres";
-import type { ProcessorId } from "../payments/store.ts";
+import type { ProcessorId } from "../processors/processor_id.ts";
 
 type Queryable = postgres.ISql;
 

@@ -5,7 +5,7 @@
 // adds the last few seconds on top. A full recount happens when there is no base yet, when the
 // table was truncated or rewritten (its file node changed), and every few minutes regardless.
 import type postgres from "postgres";
-import type { ProcessorId } from "../payments/store.ts";
+import { processorIds } from "../processors/processor_id.ts";
 import { readLedgerNode, readSettledSums, type SettledSums } from "./console_store.ts";
 
 type Queryable = postgres.ISql;
@@ -59,7 +59,7 @@ export class LedgerTotals {
 
 function addSums(a: SettledSums, b: SettledSums): SettledSums {
   const out = {} as SettledSums;
-  for (const p of [1, 2] as ProcessorId[]) {
+  for (const p of processorIds) {
     out[p] = { count: a[p].count + b[p].count, cents: a[p].cents + b[p].cents };
   }
   return out;

@@ -11,7 +11,7 @@
 //              recorded (last_outcome null): without proof that the call failed, it is unknown.
 import { classifyStatus } from "../processors/client.ts";
 import { formatCents } from "../money.ts";
-import type { ProcessorId } from "../payments/store.ts";
+import { processorNames } from "../processors/processor_id.ts";
 import type { PaymentRecord } from "./payment_status_store.ts";
 
 export type PaymentState = "queued" | "in_flight" | "retrying" | "pinned" | "settled";
@@ -32,11 +32,6 @@ export interface PaymentStatus {
   nextAttemptAt: string | null;
   settledAt: string | null;
 }
-
-const processorNames: Record<ProcessorId, "default" | "fallback"> = {
-  1: "default",
-  2: "fallback",
-};
 
 /** True when the recorded outcome proves the call was not processed (5xx, 429). */
 export function isDefiniteFailure(outcome: string | null): boolean {

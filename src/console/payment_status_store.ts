@@ -1,7 +1,7 @@
 // The one statement behind GET /payments/{id}: the payment with its queue row and its ledger
 // row, three primary-key probes in one round trip. Read-only; nothing here is on a hot path.
 import type { Sql } from "../db/connect.ts";
-import type { ProcessorId } from "../payments/store.ts";
+import type { ProcessorId } from "../processors/processor_id.ts";
 
 /** What the tables hold about one payment; the state is derived from it (payment_state.ts). */
 export interface PaymentRecord {

@@ -2,7 +2,7 @@
 // recorded it; the console and `deno task status` show it. The statements that take turns and
 // write it are the health poller's (src/processors/health_store.ts).
 import type postgres from "postgres";
-import type { ProcessorId } from "../payments/store.ts";
+import type { ProcessorId } from "../processors/processor_id.ts";
 
 /** A pool or a transaction: anything that runs a tagged-template query. */
 type Queryable = postgres.ISql;

@@ -12,6 +12,7 @@ import {
   operatorRouteLabel,
 } from "../console/operator_routes.ts";
 import { purgePayments, summarize } from "../payments/store.ts";
+import { DEFAULT, FALLBACK, type ProcessorId } from "../processors/processor_id.ts";
 import { readJsonBody } from "./body.ts";
 import { errorResponse, HttpError, jsonResponse } from "./errors.ts";
 import { parseInstant, parsePayment } from "./validate.ts";
@@ -119,14 +120,14 @@ async function getSummary(url: URL, deps: AppDeps): Promise<Response> {
   const from = parseInstant("from", url.searchParams.get("from"));
   const to = parseInstant("to", url.searchParams.get("to"));
   const totals = await summarize(deps.sql, from, to);
-  const part = (p: 1 | 2) => {
+  const part = (p: ProcessorId) => {
     const t = totals.get(p);
     return `{"totalRequests":${t?.totalRequests ?? 0},"totalAmount":${
       formatCents(t?.totalCents ?? 0n)
     }}`;
   };
   // Written as text so that amounts are the exact decimals of the cents.
-  return jsonResponse(200, `{"default":${part(1)},"fallback":${part(2)}}`);
+  return jsonResponse(200, `{"default":${part(DEFAULT)},"fallback":${part(FALLBACK)}}`);
 }
 
 async function purge(req: Request, deps: AppDeps): Promise<Response> {

@@ -3,7 +3,13 @@
 // and does one increment or one bucket scan per event; everything read from Postgres or the
 // router is read at scrape time instead.
 import type { Sql } from "../db/connect.ts";
-import type { ProcessorId } from "../payments/store.ts";
+import {
+  DEFAULT,
+  FALLBACK,
+  type ProcessorId,
+  processorIds,
+  processorNames,
+} from "../processors/processor_id.ts";
 import { readPoolConnections } from "./pool_stats_store.ts";
 import {
   type Counter,
@@ -16,11 +22,7 @@ import {
 } from "./prometheus/mod.ts";
 import { readQueueStats } from "./queue_stats_store.ts";
 
-export type ProcessorLabel = "default" | "fallback";
 export type AcceptResult = "created" | "repeat" | "conflict";
-
-/** The `processor` label value of each processor id. */
-export const processorLabels: Record<ProcessorId, ProcessorLabel> = { 1: "default", 2: "fallback" };
 
 /** Fine below 5 ms, where the acknowledgement path should live. */
 export const httpDurationBuckets = [
@@ -63,7 +65,7 @@ export interface ServiceMetrics {
   paymentsAccepted: Record<AcceptResult, CounterChild>;
   /** `[processorId].inc(n)` after the settlement commit, for the rows it moved to the ledger. */
   paymentsProcessed: Record<ProcessorId, CounterChild>;
-  /** `.labels(processorLabels[p], result.outcome, result.detail).inc()` after each call. */
+  /** `.labels(processorNames[p], result.outcome, result.detail).inc()` after each call. */
   processorAttempts: Counter<readonly ["processor", "outcome", "detail"]>;
   /** `.inc(n)` for payments put back for a later attempt. */
   paymentRetries: Counter;
@@ -122,8 +124,8 @@ export function createServiceMetrics(options: ServiceMetricsOptions = {}): Servi
       help: "1 when this instance's router sends new attempts to the processor, 0 otherwise.",
       labelNames: ["processor"],
       collect(gauge) {
-        for (const id of [1, 2] as const) {
-          gauge.labels(processorLabels[id]).set(isHealthy(id) ? 1 : 0);
+        for (const id of processorIds) {
+          gauge.labels(processorNames[id]).set(isHealthy(id) ? 1 : 0);
         }
       },
     });
@@ -193,7 +195,10 @@ export function createServiceMetrics(options: ServiceMetricsOptions = {}): Servi
       repeat: accepted.labels("repeat"),
       conflict: accepted.labels("conflict"),
     },
-    paymentsProcessed: { 1: processed.labels("default"), 2: processed.labels("fallback") },
+    paymentsProcessed: {
+      [DEFAULT]: processed.labels(processorNames[DEFAULT]),
+      [FALLBACK]: processed.labels(processorNames[FALLBACK]),
+    } as Record<ProcessorId, CounterChild>,
     processorAttempts,
     paymentRetries,
     leaseTakeovers,

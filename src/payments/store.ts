@@ -1,9 +1,8 @@
 // Every statement on the payment tables (sql/001_payments.sql), one function each.
 import type { Sql } from "../db/connect.ts";
+import type { ProcessorId } from "../processors/processor_id.ts";
 
 export const pendingChannel = "payments_pending";
-
-export type ProcessorId = 1 | 2;
 
 export interface NewPayment {
   correlationId: string;

@@ -4,10 +4,10 @@
 // keep knocking a recovered processor back.
 import type { Sql } from "../db/connect.ts";
 import type { Logger } from "../log.ts";
-import type { ProcessorId } from "../payments/store.ts";
+import { type ProcessorId, processorIds } from "./processor_id.ts";
 import { fetchHealth } from "./client.ts";
 import { readHealth, saveHealth, takeHealthCheckTurn } from "./health_store.ts";
-import { DEFAULT, FALLBACK, type ProcessorRouter } from "./router.ts";
+import type { ProcessorRouter } from "./router.ts";
 
 // How often each instance looks at the shared view; the remote call is rarer (intervalMs).
 const tickMs = 1_000;
@@ -39,7 +39,7 @@ export class HealthPoller {
 
   async tick(): Promise<void> {
     try {
-      for (const p of [DEFAULT, FALLBACK]) {
+      for (const p of processorIds) {
         if (!(await takeHealthCheckTurn(this.sql, p, this.intervalMs))) continue;
         const health = await fetchHealth(this.urls[p], healthTimeoutMs);
         if (health) await saveHealth(this.sql, p, health.failing, health.minResponseTime);

@@ -1,6 +1,6 @@
 // SQL for the shared processor health view (table processor_health).
 import type { Sql } from "../db/connect.ts";
-import type { ProcessorId } from "../payments/store.ts";
+import type { ProcessorId } from "./processor_id.ts";
 
 export interface HealthRow {
   processor: ProcessorId;

@@ -4,11 +4,8 @@
 // do new attempts go to the fallback (at full rate while it works, one probe at a time while
 // it fails too). Attempts in progress stay with their processor whatever happens; a failing
 // processor with pinned attempts is probed with them, so it is noticed when it comes back.
-import type { ProcessorId } from "../payments/store.ts";
+import { DEFAULT, FALLBACK, type ProcessorId } from "./processor_id.ts";
 import type { CallOutcome } from "./client.ts";
-
-export const DEFAULT: ProcessorId = 1;
-export const FALLBACK: ProcessorId = 2;
 
 export interface RouterSettings {
   fallbackAfterMs: number;

@@ -13,14 +13,13 @@ import {
   type ClaimRef,
   type InsertClaim,
   type NewPayment,
-  type ProcessorId,
   releaseLeases,
   type Reschedule,
   reschedulePayments,
   settlePayments,
 } from "../payments/store.ts";
-import { DEFAULT, FALLBACK } from "../processors/router.ts";
-import { processorLabels, type ServiceMetrics } from "../metrics/service_metrics.ts";
+import { DEFAULT, FALLBACK, type ProcessorId, processorNames } from "../processors/processor_id.ts";
+import type { ServiceMetrics } from "../metrics/service_metrics.ts";
 
 export interface DispatcherSettings {
   owner: string;
@@ -293,7 +292,7 @@ export class Dispatcher {
       );
       this.router.recordOutcome(row.processor, result.outcome, Date.now(), probe);
       this.metrics.processorAttempts
-        .labels(processorLabels[row.processor], result.outcome, result.detail).inc();
+        .labels(processorNames[row.processor], result.outcome, result.detail).inc();
       const ref = { correlationId: row.correlationId, claimSeq: row.claimSeq };
       if (result.outcome === "processed") {
         // False when another claim holds the row now: that claim settles it (settlePayments).

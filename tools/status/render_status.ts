@@ -2,7 +2,7 @@
 // assert exact figures. Color only marks what needs a look (failing processors, abandoned
 // leases, unknown outcomes) and is off unless the caller asks for it.
 import type { HealthRecord } from "../../src/health/health_reads.ts";
-import type { ProcessorId } from "../../src/payments/store.ts";
+import { processorNames } from "../../src/processors/processor_id.ts";
 import type { AttemptStats, LeaseHolder, QueueDepth } from "../../src/queue/queue_reads.ts";
 import type { SettledTotals, StatusData } from "./status_store.ts";
 import { formatTable } from "./text_table.ts";
@@ -10,8 +10,6 @@ import { formatTable } from "./text_table.ts";
 export interface RenderOptions {
   color: boolean;
 }
-
-const processorNames: Record<ProcessorId, string> = { 1: "default", 2: "fallback" };
 
 const ansi = { bold: "\x1b[1m", red: "\x1b[31m", yellow: "\x1b[33m", reset: "\x1b[0m" };
 type Paint = (text: string, tone: keyof typeof ansi) => string;

@@ -6,7 +6,7 @@
 import type postgres from "postgres";
 import type { Sql } from "../../src/db/connect.ts";
 import { type HealthRecord, readHealthRecords } from "../../src/health/health_reads.ts";
-import type { ProcessorId } from "../../src/payments/store.ts";
+import type { ProcessorId } from "../../src/processors/processor_id.ts";
 import {
   type AttemptStats,
   type LeaseHolder,
