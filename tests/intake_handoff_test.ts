@@ -4,7 +4,12 @@
 import assert from "node:assert/strict";
 import { connect, type Sql } from "../src/db/connect.ts";
 import { type HandOffTarget, Intake } from "../src/payments/intake.ts";
-import type { InsertClaim, NewPayment } from "../src/payments/store.ts";
+import {
+  awaitDurable,
+  type InsertClaim,
+  insertPayments,
+  type NewPayment,
+} from "../src/payments/store.ts";
 import { createTestDatabase } from "./support/db.ts";
 
 const requestedAt = new Date("2026-12-02T05:00:00.123Z");
@@ -135,4 +140,30 @@ Deno.test("hand-off: a failed insert gives its slots back and stores nothing", a
     const [{ n }] = await sql<{ n: string }[]>`select count(*) as n from payment_queue`;
     assert.equal(Number(n), 0);
   });
+});
+
+Deno.test("hand-off: the durability wait flushes the WAL past every earlier commit", async () => {
+  const db = await createTestDatabase("durable");
+  const sql = connect(db.url, { max: 1, synchronousCommit: "off" });
+  const durableSql = connect(db.url, { max: 1, synchronousCommit: "on" });
+  try {
+    // Each round: an acknowledging commit that may sit in the WAL buffers, then the wait. A
+    // wait that flushes nothing passes only when the WAL writer happens to be quicker, which
+    // across 50 rounds it is not (the `pg_current_xact_id()` version failed here).
+    let behind = 0;
+    for (let i = 0; i < 50; i++) {
+      await insertPayments(sql, [payment()]);
+      const [{ lsn }] = await sql<{ lsn: string }[]>`select pg_current_wal_insert_lsn() as lsn`;
+      await awaitDurable(durableSql);
+      const [{ ok }] = await sql<
+        { ok: boolean }[]
+      >`select pg_current_wal_flush_lsn() >= ${lsn}::pg_lsn as ok`;
+      if (!ok) behind++;
+    }
+    assert.equal(behind, 0, "rounds whose commit was not on disk after the wait");
+  } finally {
+    await sql.end({ timeout: 5 });
+    await durableSql.end({ timeout: 5 });
+    await db.drop();
+  }
 });

@@ -102,12 +102,13 @@ export async function insertPayments(
 
 /**
  * Returns once every commit made before it is on disk: a durable commit flushes the WAL up to
- * its own record, which lies after theirs. `durableSql` as for claimBatch. An xid makes the
- * commit write a record at all (a read-only transaction commits without one, and waits for
- * nothing).
+ * its own record, which lies after theirs. `durableSql` as for claimBatch. The transaction must
+ * write WAL of its own for its commit to wait for the flush: an xid alone does not (measured:
+ * 50 `select pg_current_xact_id()` caused 2 WAL fsyncs, 50 of these caused 50), hence a
+ * transactional WAL message, which touches no table.
  */
 export async function awaitDurable(durableSql: Sql): Promise<void> {
-  await durableSql`select pg_current_xact_id()`;
+  await durableSql`select pg_logical_emit_message(true, 'payments_durable', '')`;
 }
 
 export async function findAmounts(sql: Sql, ids: string[]): Promise<Map<string, bigint>> {
