@@ -78,7 +78,13 @@ export async function startService(config: Config, log?: Logger): Promise<Servic
     durableLingerMs: config.claimCoalesceMs,
     log,
   });
-  const poller = new HealthPoller(sql, router, urls, config.healthCheckIntervalMs, log);
+  const poller = new HealthPoller({
+    sql,
+    router,
+    urls,
+    intervalMs: config.healthCheckIntervalMs,
+    log,
+  });
   // NOTIFY is a hint like a local enqueue; on every (re)connect of the listener, catch up by
   // claiming at once, since notifications sent while it was away are lost.
   const listener = await sql.listen(

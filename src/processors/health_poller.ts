@@ -13,18 +13,34 @@ import type { ProcessorRouter } from "./router.ts";
 const tickMs = 1_000;
 const healthTimeoutMs = 2_000;
 
+export interface HealthPollerOptions {
+  sql: Sql;
+  router: ProcessorRouter;
+  urls: Record<ProcessorId, string>;
+  /** How often, across all instances, each processor's health endpoint is called. */
+  intervalMs: number;
+  log: Logger;
+}
+
 export class HealthPoller {
   #timer?: ReturnType<typeof setInterval>;
   #applied = new Map<ProcessorId, number>();
   #running?: Promise<void>;
+  private readonly sql: Sql;
+  private readonly router: ProcessorRouter;
+  private readonly urls: Record<ProcessorId, string>;
+  private readonly intervalMs: number;
+  private readonly log: Logger;
 
-  constructor(
-    private readonly sql: Sql,
-    private readonly router: ProcessorRouter,
-    private readonly urls: Record<ProcessorId, string>,
-    private readonly intervalMs: number,
-    private readonly log: Logger,
-  ) {}
+  constructor(options: HealthPollerOptions) {
+    ({
+      sql: this.sql,
+      router: this.router,
+      urls: this.urls,
+      intervalMs: this.intervalMs,
+      log: this.log,
+    } = options);
+  }
 
   start(): void {
     this.#timer = setInterval(() => {
