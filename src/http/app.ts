@@ -11,7 +11,7 @@ import {
   isOperatorPath,
   operatorRouteLabel,
 } from "../console/operator_routes.ts";
-import { purgePayments, summarize } from "../payments/store.ts";
+import { purgePayments, summarize } from "../payments/summary_store.ts";
 import { DEFAULT, FALLBACK, type ProcessorId } from "../processors/processor_id.ts";
 import { readJsonBody } from "./body.ts";
 import { errorResponse, HttpError, jsonResponse } from "./errors.ts";

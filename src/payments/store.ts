@@ -1,4 +1,6 @@
-// Every statement on the payment tables (sql/001_payments.sql), one function each.
+// The queue's statements on the payment tables (sql/001_payments.sql), one function each:
+// intake insert, claim, settle, reschedule, release, notify. The summary and the purge are in
+// summary_store.ts; the read-only views for metrics, console and status in src/queue/.
 import type { Sql } from "../db/connect.ts";
 import type { ProcessorId } from "../processors/processor_id.ts";
 
@@ -43,11 +45,6 @@ export interface Reschedule extends ClaimRef {
   delayMs: number;
   /** The failed call's detail ("500", "429", "timeout", "refused", …), shown by the console. */
   outcome: string;
-}
-
-export interface ProcessorTotals {
-  totalRequests: bigint;
-  totalCents: bigint;
 }
 
 /**
@@ -230,28 +227,6 @@ export async function releaseLeases(sql: Sql, owner: string): Promise<number> {
     update payment_queue set visible_at = now(), lease_owner = null
     where lease_owner = ${owner} and visible_at > now()`;
   return result.count;
-}
-
-/** Totals per processor over requested_at in [from, to], both inclusive. */
-export async function summarize(
-  sql: Sql,
-  from: Date | undefined,
-  to: Date | undefined,
-): Promise<Map<ProcessorId, ProcessorTotals>> {
-  const rows = await sql<{ processor: ProcessorId; n: string; cents: string }[]>`
-    select processor, count(*) as n, coalesce(sum(amount_cents), 0) as cents
-    from processed_payments
-    where true
-      ${from ? sql`and requested_at >= ${from}` : sql``}
-      ${to ? sql`and requested_at <= ${to}` : sql``}
-    group by processor`;
-  return new Map(
-    rows.map((r) => [r.processor, { totalRequests: BigInt(r.n), totalCents: BigInt(r.cents) }]),
-  );
-}
-
-export async function purgePayments(sql: Sql): Promise<void> {
-  await sql`truncate payment_queue, processed_payments, payments`;
 }
 
 /** Counts for tests and status views. */
