@@ -50,26 +50,12 @@ Deno.test("lease rules: pinned attempts, stale claims, take-overs", async () => 
     // The first holder's outcome arrives late: it records nothing.
     const stale = await settlePayments(sql, [{ correlationId: id, claimSeq: 1 }]);
     assert.equal(stale.size, 0);
-    assert.equal(
-      await reschedulePayments(sql, [{
-        correlationId: id,
-        claimSeq: 1,
-        delayMs: 0,
-        outcome: "500",
-      }]),
-      0,
-    );
+    const reschedule = (claimSeq: number) =>
+      reschedulePayments(sql, [{ correlationId: id, claimSeq, delayMs: 0, outcome: "500" }]);
+    assert.equal(await reschedule(1), 0);
 
     // The current holder's failure puts it back, still pinned, for a later retry.
-    assert.equal(
-      await reschedulePayments(sql, [{
-        correlationId: id,
-        claimSeq: 2,
-        delayMs: 0,
-        outcome: "500",
-      }]),
-      1,
-    );
+    assert.equal(await reschedule(2), 1);
     const [third] = await claimBatch(sql, request("c", { fresh: false, resumable: [DEFAULT] }));
     assert.equal(third.claimSeq, 3);
     assert.equal(third.takenOver, false, "a rescheduled row has no holder");
