@@ -21,10 +21,16 @@ import {
  */
 export type IntakeResult = "created" | "repeat" | "conflict" | "expired" | "unconfirmed";
 
+/** Slots the worker holds for payments being inserted already claimed (Dispatcher.reserve). */
+export interface Reservation {
+  slots: number;
+  claim: InsertClaim;
+}
+
 /** The worker's side of the hand-off (implemented by Dispatcher). */
 export interface HandOffTarget {
-  reserve(wanted: number): { slots: number; claim: InsertClaim } | undefined;
-  handOff(reservation: { slots: number; claim: InsertClaim }, rows: NewPayment[]): void;
+  reserve(wanted: number): Reservation | undefined;
+  handOff(reservation: Reservation, rows: NewPayment[]): void;
 }
 
 export interface IntakeOptions {
@@ -54,8 +60,6 @@ interface Pending {
    * the client believes failed (a negative lag in the challenge's audit). */
   deadline: number;
 }
-
-type Reservation = NonNullable<ReturnType<HandOffTarget["reserve"]>>;
 
 export class Intake {
   readonly #batcher: Batcher<Pending, IntakeResult>;

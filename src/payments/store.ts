@@ -177,8 +177,9 @@ export async function claimBatch(durableSql: Sql, req: ClaimRequest): Promise<Cl
 
 /**
  * Moves settled payments from the queue to the ledger, under the attempt they were claimed
- * with, with the number of calls it took (the failed ones and this one). A claim that lost its lease records nothing: the new holder resumes the same attempt
- * and learns the same outcome (200 or 422).
+ * with, with the number of calls it took (the failed ones and this one). A claim that lost its
+ * lease records nothing: the new holder resumes the same attempt and learns the same outcome
+ * (200 or 422).
  */
 export async function settlePayments(sql: Sql, refs: ClaimRef[]): Promise<Set<string>> {
   const ids = refs.map((r) => r.correlationId);

@@ -3,23 +3,19 @@
 // enqueue, a NOTIFY from another instance, a freed slot, or the poll interval.
 import type { Sql } from "../db/connect.ts";
 import type { Logger } from "../log.ts";
-import { Batcher } from "../batcher.ts";
 import { TokenBucket } from "./token_bucket.ts";
 import { callProcessor } from "../processors/client.ts";
 import type { ProcessorRouter } from "../processors/router.ts";
 import {
   claimBatch,
   type ClaimedPayment,
-  type ClaimRef,
-  type InsertClaim,
   type NewPayment,
   releaseLeases,
-  type Reschedule,
-  reschedulePayments,
-  settlePayments,
 } from "../payments/store.ts";
+import { OutcomeWriter } from "./outcome_writer.ts";
 import { DEFAULT, FALLBACK, type ProcessorId, processorNames } from "../processors/processor_id.ts";
 import type { ServiceMetrics } from "../metrics/service_metrics.ts";
+import type { Reservation } from "../payments/intake.ts";
 
 export interface DispatcherSettings {
   owner: string;
@@ -49,16 +45,6 @@ export interface DispatcherOptions {
   metrics: ServiceMetrics;
 }
 
-/** Slots held for payments the intake is inserting already claimed (see Dispatcher.reserve). */
-export interface Reservation {
-  slots: number;
-  claim: InsertClaim;
-}
-
-// Outcome writes batch naturally; two flushes at once leave the rest of the pool to intake.
-const outcomeFlushes = 2;
-const outcomeBatchMax = 500;
-
 export class Dispatcher {
   #inFlight = 0;
   #stopping = false;
@@ -74,8 +60,7 @@ export class Dispatcher {
   #throttledMs = 0;
   /** Rows a paced claim waits for (see #claimAndLaunch). */
   readonly #paceBatch: number;
-  readonly #settle: Batcher<ClaimRef, boolean>;
-  readonly #reschedule: Batcher<Reschedule, null>;
+  readonly #outcomes: OutcomeWriter;
 
   private readonly sql: Sql;
   private readonly claimSql: Sql;
@@ -103,24 +88,7 @@ export class Dispatcher {
       Math.max(1, Math.ceil(settings.maxCallRate / 10)),
       Date.now(),
     );
-    this.#settle = new Batcher(
-      async (refs) => {
-        const settled = await settlePayments(sql, refs);
-        return refs.map((r) => settled.has(r.correlationId));
-      },
-      {
-        maxConcurrent: outcomeFlushes,
-        maxBatch: outcomeBatchMax,
-        lingerMs: settings.settleLingerMs,
-      },
-    );
-    this.#reschedule = new Batcher(
-      async (items) => {
-        await reschedulePayments(sql, items);
-        return items.map(() => null);
-      },
-      { maxConcurrent: outcomeFlushes, maxBatch: outcomeBatchMax },
-    );
+    this.#outcomes = new OutcomeWriter(sql, settings.settleLingerMs);
   }
 
   get inFlight(): number {
@@ -213,8 +181,7 @@ export class Dispatcher {
     this.wake();
     await this.#loop;
     if (this.#inFlight > 0) await new Promise<void>((r) => this.#idleWaiters.push(r));
-    await this.#settle.drained();
-    await this.#reschedule.drained();
+    await this.#outcomes.drained();
     try {
       await releaseLeases(this.sql, this.settings.owner);
     } catch (err) {
@@ -252,18 +219,15 @@ export class Dispatcher {
       // A paced claim waits for claimCoalesceMs' worth of tokens instead of one: draining a
       // backlog at MAX_CALL_RATE 500 otherwise took one row per claim, each with its own
       // statement, plan and fsync (0.26-0.36 claims per payment in `deno task bench`).
-      const wanted = plan.mode === "probe"
-        ? 1
-        : Math.min(free, this.settings.claimBatchMax, this.#paceBatch);
+      const cap = plan.mode === "probe" ? 1 : Math.min(free, this.settings.claimBatchMax);
+      const wanted = Math.min(cap, this.#paceBatch);
       const allowed = this.#pace.available(now);
       if (allowed < wanted) {
         this.#backlogLikely = true;
         this.#throttledMs = this.#pace.msUntil(wanted);
         return;
       }
-      const limit = plan.mode === "probe"
-        ? 1
-        : Math.min(free, this.settings.claimBatchMax, allowed);
+      const limit = Math.min(cap, allowed);
       const rows = await claimBatch(this.claimSql, {
         owner: this.settings.owner,
         limit,
@@ -295,12 +259,11 @@ export class Dispatcher {
         .labels(processorNames[row.processor], result.outcome, result.detail).inc();
       const ref = { correlationId: row.correlationId, claimSeq: row.claimSeq };
       if (result.outcome === "processed") {
-        // False when another claim holds the row now: that claim settles it (settlePayments).
-        if (await this.#settle.submit(ref)) this.metrics.paymentsProcessed[row.processor].inc();
+        if (await this.#outcomes.settle(ref)) this.metrics.paymentsProcessed[row.processor].inc();
       } else {
         this.metrics.paymentRetries.inc();
         this.log.debug("attempt_failed", { id: row.correlationId, detail: result.detail });
-        await this.#reschedule.submit({
+        await this.#outcomes.reschedule({
           ...ref,
           delayMs: this.#backoffMs(row.attempts),
           outcome: result.detail,
