@@ -6,6 +6,7 @@ import { migrate } from "./db/migrate.ts";
 import { createHandler } from "./http/app.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Intake } from "./payments/intake.ts";
+import { LedgerMaintenance } from "./payments/ledger_maintenance.ts";
 import { notifyPending, pendingChannel } from "./payments/store.ts";
 import { HealthPoller } from "./processors/health_poller.ts";
 import { ProcessorRouter } from "./processors/router.ts";
@@ -85,6 +86,11 @@ export async function startService(config: Config, log?: Logger): Promise<Servic
     intervalMs: config.healthCheckIntervalMs,
     log,
   });
+  const maintenance = new LedgerMaintenance({
+    sql,
+    rollupIntervalMs: config.rollupIntervalMs,
+    log,
+  });
   // NOTIFY is a hint like a local enqueue; on every (re)connect of the listener, catch up by
   // claiming at once, since notifications sent while it was away are lost.
   const listener = await sql.listen(
@@ -103,6 +109,7 @@ export async function startService(config: Config, log?: Logger): Promise<Servic
     : `unix:${(addr as Deno.UnixAddr).path}`;
   dispatcher.start();
   poller.start();
+  maintenance.start();
   metrics.start();
   log.info("listening", { address, synchronousCommit: config.synchronousCommit });
 
@@ -113,6 +120,7 @@ export async function startService(config: Config, log?: Logger): Promise<Servic
       await intake.drained();
       notifier.cancel();
       await poller.stop();
+      await maintenance.stop();
       metrics.stop();
       await dispatcher.stop();
       await listener.unlisten().catch(() => {});

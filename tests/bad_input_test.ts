@@ -281,7 +281,7 @@ test("a client stalling mid-body does not stop the instance serving others", asy
     assert.equal(await probe(`${base}/health`), 200);
     const ok = await post(withAmount("19.9"));
     assert.equal(ok.status, 202);
-    await db.sql`truncate payment_queue, processed_payments, payments`;
+    await db.sql`truncate payment_queue, processed_payments, payments, payment_rollups`;
   } finally {
     conn.close();
   }

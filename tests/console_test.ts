@@ -5,7 +5,10 @@ import assert from "node:assert/strict";
 import type { Sql } from "../src/db/connect.ts";
 import { createConsoleHandler } from "../src/console/console_routes.ts";
 import type { Snapshot } from "../src/console/console_feed.ts";
-import { LedgerTotals } from "../src/console/ledger_totals.ts";
+import { ConsoleFeed, defaultFeedOptions } from "../src/console/console_feed.ts";
+import { rollUpSettled } from "../src/payments/summary_rollups.ts";
+import { purgePayments } from "../src/payments/summary_store.ts";
+import { formatCents } from "../src/money.ts";
 import { openTestDatabase, type TestDatabase } from "./support/db.ts";
 import { suite } from "./support/suite.ts";
 
@@ -199,35 +202,35 @@ test("the page, its files and uPlot from the npm package; 404 and 405 otherwise"
   });
 });
 
-test("settled totals stay exact as the base moves forward, and recount after a purge", async () => {
-  const ledger = new LedgerTotals();
+test("settled totals are exact before and after the rollup job, and start again after a purge", async () => {
+  const feed = new ConsoleFeed(db.sql, { ...defaultFeedOptions, maxAgeMs: 0 });
   const exact = async () => {
     const rows = await db.sql<{ processor: 1 | 2; n: number; cents: string }[]>`
-      select processor, count(*)::int as n, sum(amount_cents) as cents
+      select processor, count(*)::int as n, sum(amount_cents)::text as cents
       from processed_payments group by processor`;
-    const sums = { 1: { count: 0, cents: 0n }, 2: { count: 0, cents: 0n } };
-    for (const r of rows) sums[r.processor] = { count: r.n, cents: BigInt(r.cents) };
-    return sums;
+    const byId = new Map(rows.map((r) => [r.processor, r]));
+    return ([1, 2] as const).map((p) => ({
+      count: byId.get(p)?.n ?? 0,
+      amount: formatCents(BigInt(byId.get(p)?.cents ?? 0)),
+    }));
   };
-  const now = Math.floor(Date.now() / 1000);
-  const read = async (nowSecond: number) => {
-    const { sums, commit } = await ledger.read(db.sql, nowSecond);
-    commit();
-    return sums;
+  const shown = async () => {
+    const data = await feed.snapshot();
+    return data.settled.map((s) => ({ count: s.count, amount: s.amount }));
   };
-  assert.deepEqual(await read(now), await exact());
-  // Settled just now: in the tail first, then in the base once it moves past them.
+  assert.deepEqual(await shown(), await exact());
+  // Settled just now: read raw (above the watermark) first, then from the rollups.
   await seedSettled(db.sql, 1, 777, 0);
   await seedSettled(db.sql, 2, 50, 0);
-  assert.deepEqual(await read(now), await exact());
-  assert.deepEqual(await read(now + 100), await exact());
-  // 100 s later (as the reads above pretend): the new row lands in the tail again.
-  await seedSettled(db.sql, 1, 5, -100);
-  assert.deepEqual(await read(now + 100), await exact());
-  // A purge truncates the ledger: the totals start again from zero.
-  await db.sql`truncate processed_payments`;
-  assert.deepEqual(await read(now + 100), {
-    1: { count: 0, cents: 0n },
-    2: { count: 0, cents: 0n },
-  });
+  assert.deepEqual(await shown(), await exact());
+  assert.ok((await rollUpSettled(db.sql)) !== undefined);
+  assert.deepEqual(await shown(), await exact());
+  await seedSettled(db.sql, 1, 5, 100);
+  assert.deepEqual(await shown(), await exact());
+  // A purge truncates the ledger and its rollups: the totals start again from zero.
+  await purgePayments(db.sql);
+  assert.deepEqual(await shown(), [{ count: 0, amount: "0" }, {
+    count: 0,
+    amount: "0",
+  }]);
 });

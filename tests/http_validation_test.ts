@@ -164,7 +164,7 @@ test("wrong method is 405 with Allow; unknown path is 404", async () => {
 });
 
 test("summary has the spec's shape, exact cents, inclusive bounds", async () => {
-  await db.sql`truncate payment_queue, processed_payments, payments`;
+  await db.sql`truncate payment_queue, processed_payments, payments, payment_rollups`;
   const rows = [
     [id(), 1, 1990, "2025-07-15T12:00:00.000Z"],
     [id(), 1, 1, "2025-07-15T12:00:01.000Z"],

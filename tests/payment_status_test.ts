@@ -51,7 +51,7 @@ async function withInstance(
   extraEnv: Record<string, string>,
   fn: (s: { processors: Processors; api: Service }) => Promise<void>,
 ) {
-  await db.sql`truncate payment_queue, processed_payments, payments`;
+  await db.sql`truncate payment_queue, processed_payments, payments, payment_rollups`;
   await db.sql`update processor_health set failing = false, min_response_ms = 0,
     checked_at = null, next_check_at = '-infinity'`;
   const processors = await startProcessors();
@@ -66,7 +66,7 @@ async function withInstance(
 
 /** Only the operator routes, over real HTTP, with no worker to move rows behind the test. */
 async function withRoutesOnly(fn: (baseUrl: string) => Promise<void>) {
-  await db.sql`truncate payment_queue, processed_payments, payments`;
+  await db.sql`truncate payment_queue, processed_payments, payments, payment_rollups`;
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     (req) => createOperatorRoutes({ sql: db.sql })(req, new URL(req.url)),

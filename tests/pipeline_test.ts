@@ -24,7 +24,7 @@ async function withStack(
   extraEnv: Record<string, string>,
   fn: (s: { processors: Processors; instances: Service[] }) => Promise<void>,
 ) {
-  await db.sql`truncate payment_queue, processed_payments, payments`;
+  await db.sql`truncate payment_queue, processed_payments, payments, payment_rollups`;
   const processors = await startProcessors();
   const instances: Service[] = [];
   try {

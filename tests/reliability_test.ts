@@ -47,7 +47,7 @@ async function withHostileStack(
   fn: (s: Stack) => Promise<void>,
   names = ["api1", "api2"],
 ) {
-  await db.sql`truncate payment_queue, processed_payments, payments`;
+  await db.sql`truncate payment_queue, processed_payments, payments, payment_rollups`;
   await db.sql`update processor_health set failing = false, min_response_ms = 0,
     checked_at = null, next_check_at = '-infinity'`;
   const processors = await startHostileProcessors();
@@ -535,7 +535,7 @@ test({
 // ─── Instance crash ─────────────────────────────────────────────────────────────────────────
 
 test("kill -9 each instance once under load, restart it: nothing lost or doubled", async () => {
-  await db.sql`truncate payment_queue, processed_payments, payments`;
+  await db.sql`truncate payment_queue, processed_payments, payments, payment_rollups`;
   const processors = await startProcessors();
   // Calls last 150 ms, so a killed instance always dies with calls in flight.
   await configure(processors.default, 150, false);
@@ -666,7 +666,7 @@ test({
 // ─── Load spike ─────────────────────────────────────────────────────────────────────────────
 
 test("10× the official peak at once: each request acknowledged durably or refused", async () => {
-  await db.sql`truncate payment_queue, processed_payments, payments`;
+  await db.sql`truncate payment_queue, processed_payments, payments, payment_rollups`;
   const processors = await startProcessors();
   const instances = [
     await spawnInstance(instanceEnv(db.url, processors, { INSTANCE_ID: "spike1" })),

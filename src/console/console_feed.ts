@@ -20,7 +20,7 @@ import {
   type SettledSums,
 } from "./console_store.ts";
 import { feeCents } from "./fees.ts";
-import { LedgerTotals } from "./ledger_totals.ts";
+import { summarize } from "../payments/summary_store.ts";
 import { isDefiniteFailure } from "./payment_state.ts";
 
 export interface FeedOptions {
@@ -50,7 +50,6 @@ export class ConsoleFeed {
   #inFlight?: Promise<Snapshot>;
   #flow = new Map<number, FlowSecond>();
   #lastReadMs?: number;
-  #ledger = new LedgerTotals();
   /** Reads made so far (tests check that viewers share them). */
   reads = 0;
 
@@ -75,7 +74,7 @@ export class ConsoleFeed {
     const from = this.#lastReadMs === undefined
       ? windowStart
       : Math.max(windowStart, Math.floor(this.#lastReadMs / 1000) - overlapSeconds);
-    const { parts, commitLedger } = await this.sql.begin(
+    const parts = await this.sql.begin(
       "isolation level repeatable read read only",
       async (tx) => {
         const [info, states, depth, attempts, ledger, health, latest, pending, flow] = await Promise
@@ -84,7 +83,7 @@ export class ConsoleFeed {
             readStateCounts(tx),
             readQueueDepth(tx),
             readAttemptStats(tx),
-            this.#ledger.read(tx, Math.floor(startedMs / 1000)),
+            summarize(tx, undefined, undefined),
             readHealthRecords(tx),
             readLatestAttempt(tx),
             readOldestPending(tx, this.options.pendingRows),
@@ -95,22 +94,31 @@ export class ConsoleFeed {
           states,
           depth,
           attempts,
-          settled: ledger.sums,
+          settled: settledSums(ledger),
           health,
           latest,
           pending,
           flow,
         };
-        return { parts, commitLedger: ledger.commit };
+        return parts;
       },
     );
-    commitLedger();
     this.#lastReadMs = startedMs;
     // The seconds re-read replace what was kept; older ones leave the window.
     for (const s of this.#flow.keys()) if (s >= from || s < windowStart) this.#flow.delete(s);
     for (const f of parts.flow) if (f.second >= from) this.#flow.set(f.second, f);
     return assemble(parts, this.#flow, windowStart);
   }
+}
+
+/** All-time totals per processor (the summary's full range: rollups, so a few index reads). */
+function settledSums(totals: Awaited<ReturnType<typeof summarize>>): SettledSums {
+  const sums = {} as SettledSums;
+  for (const p of processorIds) {
+    const t = totals.get(p);
+    sums[p] = { count: Number(t?.totalRequests ?? 0n), cents: t?.totalCents ?? 0n };
+  }
+  return sums;
 }
 
 function assemble(

@@ -157,32 +157,3 @@ export async function readStateCounts(sql: Queryable): Promise<StateCounts> {
 
 /** Payments and cents settled per processor. */
 export type SettledSums = Record<ProcessorId, { count: number; cents: bigint }>;
-
-/**
- * Sums over a range of settled_at (epoch seconds; `from` inclusive, `before` exclusive). A
- * range with a `from` reads the table's tail through the BRIN index; `withUnknownTime` also
- * counts rows settled before settled_at existed (sql/004), which only a full scan finds.
- */
-export async function readSettledSums(
-  sql: Queryable,
-  range: { from?: number; before?: number; withUnknownTime?: boolean },
-): Promise<SettledSums> {
-  const rows = await sql<{ processor: ProcessorId; n: string; cents: string }[]>`
-    select processor, count(*) as n, coalesce(sum(amount_cents), 0) as cents
-    from processed_payments
-    where (true
-      ${range.from === undefined ? sql`` : sql`and settled_at >= to_timestamp(${range.from})`}
-      ${range.before === undefined ? sql`` : sql`and settled_at < to_timestamp(${range.before})`})
-      ${range.withUnknownTime ? sql`or settled_at is null` : sql``}
-    group by processor`;
-  const sums: SettledSums = { 1: { count: 0, cents: 0n }, 2: { count: 0, cents: 0n } };
-  for (const r of rows) sums[r.processor] = { count: Number(r.n), cents: BigInt(r.cents) };
-  return sums;
-}
-
-/** Changes when the ledger is truncated (a purge) or rewritten: then totals must be recounted. */
-export async function readLedgerNode(sql: Queryable): Promise<string> {
-  const [row] = await sql<{ node: string }[]>`
-    select pg_relation_filenode('processed_payments')::text as node`;
-  return row.node;
-}

@@ -194,7 +194,7 @@ export async function settlePayments(sql: Sql, refs: ClaimRef[]): Promise<Set<st
     insert into processed_payments
       (correlation_id, processor, amount_cents, requested_at, attempts)
     select correlation_id, processor, amount_cents, requested_at, attempts + 1 from settled
-    on conflict (correlation_id) do nothing
+    on conflict do nothing
     returning correlation_id`;
   return new Set(rows.map((r) => r.correlation_id));
 }

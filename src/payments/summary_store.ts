@@ -1,26 +1,82 @@
-// The audit's side of the payment tables: the summary every client and auditor reads (an
-// index-only range scan of processed_payments), and the purge the load test starts with. Kept
-// apart from store.ts, which holds the queue's hot-path statements.
+// The audit's side of the payment tables: the summary every client and auditor reads, and the
+// purge the load test starts with. Kept apart from store.ts, which holds the queue's hot-path
+// statements. How a summary stays fast and exact at any size: sql/006_summary_rollups.sql.
+import type postgres from "postgres";
 import type { Sql } from "../db/connect.ts";
 import type { ProcessorId } from "../processors/processor_id.ts";
+import { coverRange, timestampText } from "./summary_cover.ts";
 
 export interface ProcessorTotals {
   totalRequests: bigint;
   totalCents: bigint;
 }
 
-/** Totals per processor over requested_at in [from, to], both inclusive. */
+/** Any pool or transaction: the console reads the totals inside its own snapshot. */
+type Queryable = postgres.ISql;
+
+/**
+ * Totals per processor over requested_at in [from, to], both inclusive, either open. One
+ * statement, so one snapshot: the rollup buckets wholly inside the range, the raw rows of its
+ * sub-second ends, and the raw rows not rolled up yet (at or above the watermark) inside the
+ * part the buckets cover.
+ */
 export async function summarize(
-  sql: Sql,
+  sql: Queryable,
   from: Date | undefined,
   to: Date | undefined,
 ): Promise<Map<ProcessorId, ProcessorTotals>> {
+  const cover = coverRange(from, to);
+  const parts = [];
+  if (!cover.covered) {
+    parts.push(sql`
+      select processor, count(*) as n, sum(amount_cents) as cents from processed_payments
+      where true ${from ? sql`and requested_at >= ${from}` : sql``}
+        ${to ? sql`and requested_at <= ${to}` : sql``}
+      group by processor`);
+  } else {
+    const lo = timestampText(cover.covered.fromMs);
+    const hi = timestampText(cover.covered.beforeMs);
+    if (from) {
+      parts.push(sql`
+        select processor, count(*) as n, sum(amount_cents) as cents from processed_payments
+        where requested_at >= ${from} and requested_at < ${lo}::text::timestamptz
+        group by processor`);
+    }
+    if (to) {
+      parts.push(sql`
+        select processor, count(*) as n, sum(amount_cents) as cents from processed_payments
+        where requested_at >= ${hi}::text::timestamptz and requested_at <= ${to}
+        group by processor`);
+    }
+    const sizes = cover.buckets.map((b) => b.seconds);
+    const starts = cover.buckets.map((b) => timestampText(b.fromMs));
+    const ends = cover.buckets.map((b) => timestampText(b.beforeMs));
+    // One primary-key range per bucket size, never a scan of every rollup row: OFFSET 0 keeps
+    // the planner from flattening the subquery into a join it would hash over the whole table.
+    parts.push(sql`
+      select r.processor, sum(r.requests) as n, sum(r.cents) as cents
+      from unnest(${sizes}::int[], ${starts}::text[]::timestamptz[], ${ends}::text[]::timestamptz[])
+        as k(seconds, from_at, before_at)
+      cross join lateral (
+        select processor, requests, cents from payment_rollups
+        where bucket_seconds = k.seconds and bucket_start >= k.from_at
+          and bucket_start < k.before_at
+        offset 0
+      ) as r
+      group by r.processor`);
+    // Bounded on both sides so the planner, which cannot know the watermark when it plans,
+    // takes the settle_xid index (a range's default selectivity) rather than a scan; every row
+    // this snapshot sees is below its xmax anyway.
+    parts.push(sql`
+      select processor, count(*) as n, sum(amount_cents) as cents from processed_payments
+      where settle_xid >= (select watermark from payment_rollup_state)
+        and settle_xid < (select pg_snapshot_xmax(pg_current_snapshot()))
+        and requested_at >= ${lo}::text::timestamptz and requested_at < ${hi}::text::timestamptz
+      group by processor`);
+  }
+  const union = parts.reduce((all, part) => sql`${all} union all ${part}`);
   const rows = await sql<{ processor: ProcessorId; n: string; cents: string }[]>`
-    select processor, count(*) as n, coalesce(sum(amount_cents), 0) as cents
-    from processed_payments
-    where true
-      ${from ? sql`and requested_at >= ${from}` : sql``}
-      ${to ? sql`and requested_at <= ${to}` : sql``}
+    select processor, sum(n)::text as n, sum(cents)::text as cents from (${union}) as parts
     group by processor`;
   return new Map(
     rows.map((r) => [r.processor, { totalRequests: BigInt(r.n), totalCents: BigInt(r.cents) }]),
@@ -28,5 +84,5 @@ export async function summarize(
 }
 
 export async function purgePayments(sql: Sql): Promise<void> {
-  await sql`truncate payment_queue, processed_payments, payments`;
+  await sql`truncate payment_queue, processed_payments, payments, payment_rollups`;
 }
