@@ -12,11 +12,14 @@
 // (pg_stat_user_tables.n_dead_tup), table and index size, autovacuum runs and the oldest
 // backend_xmin's age. Per phase: POST latency (k6) and CPU per payment by process group.
 // Environment (all optional): XMIN_RATE=500  XMIN_DURATION=150s  XMIN_SAMPLE_S=5
-//   XMIN_INSTANCES=2  BENCH_ECHO=1
+//   XMIN_INSTANCES=2  XMIN_DRAIN_N=20000  BENCH_ECHO=1
+// After the steady load, with the snapshot still held where it was: XMIN_DRAIN_N payments put
+// straight into the queue, timed until settled (the claims' path, which dead rows slow down).
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect, type Sql } from "../src/db/connect.ts";
-import { countQueue } from "../src/payments/store.ts";
+import { countQueue, notifyPending } from "../src/payments/store.ts";
+import type { Stack } from "../tools/local/stack.ts";
 import { cpuMsPerPayment, type CpuSplit, startCpuSplit } from "./cpu_groups.ts";
 import { ensureK6 } from "./install_k6.ts";
 import { startInstantStack } from "./instant_stack.ts";
@@ -35,6 +38,7 @@ const rate = Number(env("XMIN_RATE", "500"));
 const duration = env("XMIN_DURATION", "150s");
 const sampleSeconds = Number(env("XMIN_SAMPLE_S", "5"));
 const instances = Number(env("XMIN_INSTANCES", "2"));
+const drainN = Number(env("XMIN_DRAIN_N", "20000"));
 const holderName = "bench-xmin-holder";
 
 const round = (x: number, digits = 0) => Math.round(x * 10 ** digits) / 10 ** digits;
@@ -110,6 +114,41 @@ async function holdSnapshot(url: string) {
   };
 }
 
+async function waitQueueEmpty(sql: Sql): Promise<void> {
+  const t0 = performance.now();
+  while ((await countQueue(sql)) > 0) {
+    if (performance.now() - t0 > 300_000) throw new Error("queue not empty after 300 s");
+    await sleep(50);
+  }
+}
+
+/** XMIN_DRAIN_N payments put straight into the queue in one commit, timed until settled. */
+async function drainBacklog(stack: Stack, sql: Sql) {
+  const [before] = await sql<{ dead: number }[]>`
+    select n_dead_tup::int as dead from pg_stat_user_tables where relname = 'payment_queue'`;
+  await sql`
+    with p as (
+      insert into payments (correlation_id, amount_cents)
+      select gen_random_uuid(), 1990 from generate_series(1, ${drainN}::int)
+      returning correlation_id, amount_cents
+    )
+    insert into payment_queue (correlation_id, amount_cents)
+    select correlation_id, amount_cents from p`;
+  const stopCpu = startCpuSplit(stack);
+  const t0 = performance.now();
+  await notifyPending(sql);
+  await waitQueueEmpty(sql);
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = stopCpu();
+  return {
+    n: drainN,
+    deadTuplesBefore: before.dead,
+    perSec: round(drainN / seconds),
+    msPerPayment: cpuMsPerPayment(cpu, drainN),
+    cores: cpu.cores,
+  };
+}
+
 function holderUrl(phase: PhaseName, url: string): string | undefined {
   if (phase === "baseline") return undefined;
   if (phase === "held") return url;
@@ -174,8 +213,6 @@ async function runPhase(k6: string, phase: PhaseName) {
     const cpu: CpuSplit = stopCpu();
     const code = await run.done;
     if (code !== 0) throw new Error(`k6 exited with ${code}`);
-    const holderEnd = await holder?.stop();
-    holder = undefined;
     const data = JSON.parse(readFileSync(summaryPath, "utf8"));
     rmSync(summaryPath, { force: true });
     const m = data.metrics;
@@ -185,10 +222,13 @@ async function runPhase(k6: string, phase: PhaseName) {
     // What was left queued at the end, and how long it took to settle with the load gone.
     const tEnd = performance.now();
     const leftAtEnd = await countQueue(sql);
-    while ((await countQueue(sql)) > 0) {
-      if (performance.now() - tEnd > 300_000) throw new Error("queue not empty after 300 s");
-      await sleep(100);
-    }
+    await waitQueueEmpty(sql);
+    const drainAfterMs = round(performance.now() - tEnd);
+    // A backlog drained while the snapshot is still held (if it is): every claim scans the
+    // queue's index from the oldest visible_at, through the entries vacuum could not remove.
+    const backlog = await drainBacklog(bench.stack, sql);
+    const holderEnd = await holder?.stop();
+    holder = undefined;
     const last = samples.at(-1)!;
     const first = samples[0];
     const lastMinute = samples.filter((s) => s.t >= last.t - 60);
@@ -215,7 +255,8 @@ async function runPhase(k6: string, phase: PhaseName) {
       endIndexMiB: last.indexMiB,
       autovacuums: last.autovacuums,
       leftAtEnd,
-      drainAfterMs: round(performance.now() - tEnd),
+      drainAfterMs,
+      backlog,
       cpu,
       msPerPayment: cpuMsPerPayment(cpu, okCount),
       samples,
@@ -243,12 +284,12 @@ const lines = [
   "",
   `bench:xmin — ${describeMachine(machine)}; ${rate}/s for ${duration}, ${instances} instances`,
   "",
-  "| phase | settled/s (whole / last 60 s) | POST p50 / p99 / max ms | err / dropped | payment_queue dead tuples: max / end | table MiB: max / end (+ indexes) | autovacuums | ms CPU/payment: APIs / PG | cores others | left at end |",
-  "| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: |",
+  "| phase | settled/s (whole / last 60 s) | POST p50 / p99 / max ms | err / dropped | payment_queue dead tuples: max / end | table MiB: max / end (+ indexes) | autovacuums | ms CPU/payment: APIs / PG | cores others | left at end | backlog drain/s (dead tuples before; PG ms/payment) |",
+  "| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |",
 ];
 for (const r of results) {
   lines.push(
-    `| ${r.phase} | ${r.settledPerSec} / ${r.settledPerSecLastMinute} | ${r.p50} / ${r.p99} / ${r.max} | ${r.failed} / ${r.droppedIterations} | ${r.maxDeadTuples} / ${r.endDeadTuples} | ${r.maxTableMiB} / ${r.endTableMiB} (+ ${r.endIndexMiB}) | ${r.autovacuums} | ${r.msPerPayment.apis} / ${r.msPerPayment.postgres} | ${r.cpu.cores.others} | ${r.leftAtEnd} |`,
+    `| ${r.phase} | ${r.settledPerSec} / ${r.settledPerSecLastMinute} | ${r.p50} / ${r.p99} / ${r.max} | ${r.failed} / ${r.droppedIterations} | ${r.maxDeadTuples} / ${r.endDeadTuples} | ${r.maxTableMiB} / ${r.endTableMiB} (+ ${r.endIndexMiB}) | ${r.autovacuums} | ${r.msPerPayment.apis} / ${r.msPerPayment.postgres} | ${r.cpu.cores.others} | ${r.leftAtEnd} | ${r.backlog.perSec} (${r.backlog.deadTuplesBefore}; ${r.backlog.msPerPayment.postgres}) |`,
   );
 }
 lines.push("");
