@@ -19,6 +19,7 @@ import { startInstantStack } from "./instant_stack.ts";
 import { startK6 } from "./k6_run.ts";
 import { describeMachine, machineInfo } from "./machine.ts";
 import { resultsRoot, timestamp } from "./paths.ts";
+import { startStatementCount, type StatementCount } from "./statements.ts";
 import { describeWaits, startWaitSampler, type WaitReport } from "./wait_events.ts";
 
 const env = (name: string, fallback: string) => Deno.env.get(name) || fallback;
@@ -59,6 +60,9 @@ interface Phase {
   cpu: CpuSplit;
   msPerPayment: Record<string, number>;
   waits: WaitReport;
+  /** pg_stat_statements over the phase (undefined where the module is not loaded). */
+  statementsPerPayment?: number;
+  statements?: StatementCount;
 }
 
 async function countSettled(sql: Sql): Promise<number> {
@@ -127,6 +131,7 @@ async function measureInstances(k6: string, instances: number): Promise<Phase[]>
       let cpu: CpuSplit | undefined;
       let waits: WaitReport | undefined;
       const settledBefore = await countSettled(sql);
+      const statements = await startStatementCount(bench.stack.databaseUrl);
       const fig = await runK6(k6, bench.stack.url, `ingest-${instances}-${vus}`, vus, duration, (
         pid,
       ) => {
@@ -137,8 +142,11 @@ async function measureInstances(k6: string, instances: number): Promise<Phase[]>
           waits = await stopWaits();
         };
       });
+      const counted = await statements?.stop();
       const settled = (await countSettled(sql)) - settledBefore;
       phases.push({
+        statements: counted,
+        statementsPerPayment: counted && round(counted.total / Math.max(1, fig.ok), 2),
         instances,
         phase: `ingest ${vus} users`,
         perSec: round(fig.ok / fig.seconds),
@@ -165,15 +173,19 @@ async function measureInstances(k6: string, instances: number): Promise<Phase[]>
       )
       insert into payment_queue (correlation_id, amount_cents)
       select correlation_id, amount_cents from p`;
+    const statements = await startStatementCount(bench.stack.databaseUrl);
     const stopCpu = startCpuSplit(bench.stack);
     const stopWaits = startWaitSampler(waitsSql);
     await notifyPending(sql);
     await waitQueueEmpty(sql);
     const cpu = stopCpu();
     const waits = await stopWaits();
+    const counted = await statements?.stop();
     const settled = await countSettled(sql);
     if (settled !== drainN) throw new Error(`drain: ${settled} settled of ${drainN}`);
     phases.push({
+      statements: counted,
+      statementsPerPayment: counted && round(counted.total / drainN, 2),
       instances,
       phase: "drain",
       perSec: round(drainN / cpu.wallSeconds),
@@ -212,8 +224,8 @@ const lines = [
   "",
   `bench:scale — ${describeMachine(machine)}; ${duration} per ingest step`,
   "",
-  "| instances | phase | payments/s | settled/s | err % | p99 ms | ms CPU/payment: APIs / PG / HAProxy / k6 | cores: APIs / PG / HAProxy / sims / k6 / others | machine busy | PG waits (share of active samples) |",
-  "| --: | --- | --: | --: | --: | --: | --- | --- | --: | --- |",
+  "| instances | phase | payments/s | settled/s | err % | p99 ms | ms CPU/payment: APIs / PG / HAProxy / k6 | cores: APIs / PG / HAProxy / sims / k6 / others | machine busy | statements/payment | PG waits (share of active samples) |",
+  "| --: | --- | --: | --: | --: | --: | --- | --- | --: | --: | --- |",
 ];
 for (const p of phases) {
   const c = p.cpu.cores;
@@ -222,8 +234,8 @@ for (const p of phases) {
     `| ${p.instances} | ${p.phase} | ${p.perSec} | ${p.settledPerSec} | ${p.errorPct ?? "–"} | ${
       p.p99 ?? "–"
     } | ${ms.apis} / ${ms.postgres} / ${ms.haproxy} / ${ms.k6} | ${c.apis} / ${c.postgres} / ${c.haproxy} / ${c.processors} / ${c.k6} / ${c.others} | ${p.cpu.cpu.busyPct} % | ${
-      describeWaits(p.waits)
-    } |`,
+      p.statementsPerPayment ?? "–"
+    } | ${describeWaits(p.waits)} |`,
   );
 }
 lines.push("", `saved ${out}`);
