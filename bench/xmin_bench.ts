@@ -15,7 +15,7 @@
 //   XMIN_INSTANCES=2  XMIN_DRAIN_N=20000  BENCH_ECHO=1
 // After the steady load, with the snapshot still held where it was: XMIN_DRAIN_N payments put
 // straight into the queue, timed until settled (the claims' path, which dead rows slow down).
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect, type Sql } from "../src/db/connect.ts";
 import { countQueue, notifyPending } from "../src/payments/store.ts";
@@ -270,6 +270,7 @@ async function runPhase(k6: string, phase: PhaseName) {
 
 const startedAt = new Date();
 const machine = machineInfo();
+mkdirSync(resultsRoot, { recursive: true });
 const k6 = await ensureK6();
 const results = [];
 for (const phase of phaseNames) results.push(await runPhase(k6, phase));
