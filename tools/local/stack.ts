@@ -1,7 +1,8 @@
 // The whole service on one machine without Docker: Postgres (project-local unless
-// DATABASE_URL is given), the two processor simulators, two API instances and HAProxy in
-// front, wired exactly like docker-compose.yml but on loopback. Supervised (supervisor.ts):
-// API instances are restarted, anything else exiting ends the stack.
+// DATABASE_URL is given), the two processor simulators, two API instances (or as many as
+// `apiPorts` lists) and HAProxy in front, wired exactly like docker-compose.yml but on
+// loopback. Supervised (supervisor.ts): API instances are restarted, anything else exiting
+// ends the stack.
 import { mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { apiV8Flags } from "../../src/v8_flags.ts";
@@ -121,6 +122,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       Promise.all(urls.map((u) => waitForHttp(u, 20_000, anyStatus, supervisor.startSignal))),
     );
   try {
+    if (options.apiPorts.length < 1) throw new Error("apiPorts: at least one instance");
     assertPortsFree([
       options.port,
       ...options.apiPorts,
@@ -169,7 +171,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     const haproxy = await ensureHaproxy();
     supervisor.throwIfAborted();
-    if (options.apiPorts.length < 1) throw new Error("apiPorts: at least one instance");
     const apiPorts = haproxy ? options.apiPorts : [options.port, ...options.apiPorts.slice(1)];
     if (!haproxy) {
       log(
