@@ -1,8 +1,9 @@
 // The whole service on one machine without Docker: Postgres (project-local unless
-// DATABASE_URL is given), the two processor simulators, two API instances and HAProxy in
-// front, wired exactly like docker-compose.yml but on loopback. Supervised (supervisor.ts):
-// API instances are restarted, anything else exiting ends the stack.
-import { rmdirSync } from "node:fs";
+// DATABASE_URL is given), the two processor simulators, two API instances (or as many as
+// `apiPorts` lists) and HAProxy in front, wired exactly like docker-compose.yml but on
+// loopback. Supervised (supervisor.ts): API instances are restarted, anything else exiting
+// ends the stack.
+import { mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { apiV8Flags } from "../../src/v8_flags.ts";
 import { startLocalPostgres } from "./embedded_postgres.ts";
@@ -14,7 +15,8 @@ import { ensureHaproxy } from "./system_packages.ts";
 export interface StackOptions {
   /** Public port (HAProxy, or api1 alone when HAProxy is unavailable). */
   port: number;
-  apiPorts: [number, number];
+  /** One port per API instance (two in production; the scale bench runs 1 to 4). */
+  apiPorts: number[];
   /** Simulator ports; undefined = processors run elsewhere (PROCESSOR_*_URL). */
   simulatorPorts?: [number, number];
   statsPort?: number;
@@ -58,6 +60,28 @@ export const devDefaults: StackOptions = {
 
 const log = (msg: string) => console.error(`[stack] ${msg}`);
 
+const haproxyConfig = join(projectRoot, "haproxy.cfg");
+
+/**
+ * haproxy.cfg names exactly two servers (API1_ADDR, API2_ADDR), as production has. Another
+ * count gets a copy with one `server` line per instance and every other setting unchanged, so
+ * a scale measurement differs from production only in the number of instances.
+ */
+function haproxyConfigFor(count: number, pidDir: string): string {
+  if (count === 2) return haproxyConfig;
+  const text = readFileSync(haproxyConfig, "utf8");
+  const servers = /^ *server api1 .*\n *server api2 .*\n/m;
+  if (!servers.test(text)) throw new Error("haproxy.cfg: the two `server` lines were not found");
+  const lines = Array.from(
+    { length: count },
+    (_, i) => `    server api${i + 1} "\${API${i + 1}_ADDR}"\n`,
+  );
+  mkdirSync(pidDir, { recursive: true });
+  const path = join(pidDir, `haproxy-${count}.cfg`);
+  writeFileSync(path, text.replace(servers, lines.join("")));
+  return path;
+}
+
 /** Fails fast, naming the port, rather than letting a child die or answering for another stack. */
 function assertPortsFree(ports: number[]): void {
   for (const port of ports) {
@@ -82,9 +106,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const echo = options.echo ?? true;
   // One folder per stack (named by its public port) so a test stack never touches dev's files.
   const pidDir = join(runDir, `stack-${options.port}`);
+  let generatedConfig: string | undefined;
   const stop = async () => {
     await supervisor.stop();
     await stopPostgres?.();
+    if (generatedConfig) rmSync(generatedConfig, { force: true });
     try {
       rmdirSync(pidDir); // only when empty: a pid file left behind is worth seeing
     } catch {
@@ -96,6 +122,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       Promise.all(urls.map((u) => waitForHttp(u, 20_000, anyStatus, supervisor.startSignal))),
     );
   try {
+    if (options.apiPorts.length < 1) throw new Error("apiPorts: at least one instance");
     assertPortsFree([
       options.port,
       ...options.apiPorts,
@@ -144,7 +171,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     const haproxy = await ensureHaproxy();
     supervisor.throwIfAborted();
-    const apiPorts = haproxy ? options.apiPorts : [options.port, options.apiPorts[1]];
+    const apiPorts = haproxy ? options.apiPorts : [options.port, ...options.apiPorts.slice(1)];
     if (!haproxy) {
       log(
         "!!! HAProxy is not installed and could not be installed: api1 alone serves " +
@@ -181,16 +208,17 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await untilReady(apiPorts.map((p) => `http://127.0.0.1:${p}/health`));
 
     if (haproxy) {
+      const config = haproxyConfigFor(apiPorts.length, pidDir);
+      if (config !== haproxyConfig) generatedConfig = config;
       supervisor.launch({
         name: "haproxy",
         stage: 2,
         cmd: haproxy,
-        args: ["-f", join(projectRoot, "haproxy.cfg"), "-db"],
+        args: ["-f", config, "-db"],
         env: {
           HAPROXY_BIND: `127.0.0.1:${options.port}`,
           HAPROXY_STATS_BIND: `127.0.0.1:${options.statsPort ?? 0}`,
-          API1_ADDR: `127.0.0.1:${apiPorts[0]}`,
-          API2_ADDR: `127.0.0.1:${apiPorts[1]}`,
+          ...Object.fromEntries(apiPorts.map((p, i) => [`API${i + 1}_ADDR`, `127.0.0.1:${p}`])),
         },
         echo,
         pidDir,
