@@ -170,7 +170,9 @@ export function readConfig(env: Env = Deno.env.toObject()): Config {
     intakeMaxFlushes: r.int("INTAKE_MAX_FLUSHES", 1, 1, 64),
     // How often settled payments are added to the summary's rollups (sql/006): a summary reads
     // the settlements of at most this long raw, through an index (≈ 500 rows at the official
-    // scenario's peak), and the job's statement costs about a millisecond per run.
+    // scenario's peak). A run with little to add executes in ~0.2 ms (pg_stat_statements over
+    // a `deno task bench:ledger` run on 2026-12-02: 480 runs, 0.19 ms mean), so once a second
+    // per instance costs nothing measurable; a shorter interval only shortens that raw tail.
     rollupIntervalMs: r.int("ROLLUP_INTERVAL_MS", 1_000, 10, 3_600_000),
     adminToken: r.optional("ADMIN_TOKEN"),
     logLevel: r.choice("LOG_LEVEL", "info", ["debug", "info", "warn", "error"] as const),
