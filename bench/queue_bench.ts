@@ -22,16 +22,12 @@ import { countQueue, notifyPending } from "../src/payments/store.ts";
 import { summarize } from "../src/payments/summary_store.ts";
 import { rollUpSettled } from "../src/payments/summary_rollups.ts";
 import { benchDatabase } from "./db.ts";
+import { enqueueBacklog } from "./backlog.ts";
+import { startCpuSplit } from "./cpu_groups.ts";
+import { envNumbers } from "./env_numbers.ts";
 import { ensureK6 } from "./install_k6.ts";
 import { startK6 } from "./k6_run.ts";
-import {
-  cpuSnapshot,
-  type CpuUsage,
-  cpuUsageSince,
-  describeMachine,
-  machineInfo,
-} from "./machine.ts";
-import { MemorySampler, stackGroups } from "./memory.ts";
+import { type CpuUsage, describeMachine, machineInfo } from "./machine.ts";
 import { resultsRoot, timestamp } from "./paths.ts";
 
 const allParts = ["ack", "max", "drain", "summary"] as const;
@@ -42,14 +38,7 @@ for (const p of parts) {
 }
 
 const env = (name: string, fallback: string) => Deno.env.get(name) || fallback;
-const numbers = (name: string, fallback: string) =>
-  env(name, fallback).split(",").map((s) => {
-    const n = Number(s.trim());
-    if (!Number.isInteger(n) || n <= 0) {
-      throw new Error(`${name}: "${s}" is not a positive integer`);
-    }
-    return n;
-  });
+const numbers = envNumbers;
 const synchronousCommit = Deno.env.get("SYNCHRONOUS_COMMIT") || undefined;
 const token = { "X-Rinha-Token": "123", "Content-Type": "application/json" };
 const [defaultPort, fallbackPort] = devDefaults.simulatorPorts!;
@@ -113,34 +102,6 @@ interface K6Figures {
   cores: Record<string, number>;
 }
 
-/**
- * Samples the stack's processes (and k6) once a second, to say who used the CPU during a
- * step: the machine is shared, and a step that found it busy with other work is not comparable.
- */
-function startCpuAccounting(stack: Stack, k6Pid?: number) {
-  const groups = stackGroups(stack);
-  if (k6Pid) groups.push({ name: "k6", rootPid: k6Pid, budget: false });
-  const sampler = new MemorySampler(groups);
-  const before = cpuSnapshot();
-  sampler.start();
-  return () => {
-    const report = sampler.stop();
-    const cpu = cpuUsageSince(before);
-    const sum = (pred: (name: string) => boolean) =>
-      round(report.groups.filter((g) => pred(g.name)).reduce((a, g) => a + g.avgCores, 0));
-    const ours = sum(() => true);
-    const cores = {
-      apis: sum((n) => n.startsWith("api")),
-      postgres: sum((n) => n === "postgres"),
-      haproxy: sum((n) => n === "haproxy"),
-      processors: sum((n) => n.startsWith("processor")),
-      k6: sum((n) => n === "k6"),
-      others: round(Math.max(0, cpu.busyCores - ours)),
-    };
-    return { cpu, cores };
-  };
-}
-
 async function runIngest(
   k6: string,
   stack: Stack,
@@ -154,7 +115,7 @@ async function runIngest(
     quiet: true,
     scriptEnv: { TARGET_URL: stack.url, SUMMARY_PATH: path, ...scriptEnv },
   });
-  const stopAccounting = startCpuAccounting(stack, run.pid);
+  const stopAccounting = startCpuSplit(stack, run.pid);
   const code = await run.done;
   const { cpu, cores } = stopAccounting();
   if (code !== 0) throw new Error(`k6 (${label}) exited with ${code}`);
@@ -241,18 +202,9 @@ async function drainPart(stack: Stack, sql: Sql) {
   const n = numbers("DRAIN_N", "50000")[0];
   await purgeAll(stack);
   log(`drain: inserting ${n} payments straight into the queue`);
-  // One statement, one commit: the whole backlog becomes visible to both instances at once,
-  // so they compete for it exactly as they would for a burst of POSTs.
-  await sql`
-    with p as (
-      insert into payments (correlation_id, amount_cents)
-      select gen_random_uuid(), 1990 from generate_series(1, ${n}::int)
-      returning correlation_id, amount_cents
-    )
-    insert into payment_queue (correlation_id, amount_cents)
-    select correlation_id, amount_cents from p`;
+  await enqueueBacklog(sql, n);
   const t0 = performance.now();
-  const stopAccounting = startCpuAccounting(stack);
+  const stopAccounting = startCpuSplit(stack);
   await notifyPending(sql);
   let firstSettledMs: number | undefined;
   while (true) {

@@ -19,18 +19,13 @@ import { startInstantStack } from "./instant_stack.ts";
 import { startK6 } from "./k6_run.ts";
 import { describeMachine, machineInfo } from "./machine.ts";
 import { resultsRoot, timestamp } from "./paths.ts";
+import { enqueueBacklog } from "./backlog.ts";
+import { envNumbers } from "./env_numbers.ts";
 import { startStatementCount, type StatementCount } from "./statements.ts";
 import { describeWaits, startWaitSampler, type WaitReport } from "./wait_events.ts";
 
 const env = (name: string, fallback: string) => Deno.env.get(name) || fallback;
-const numbers = (name: string, fallback: string) =>
-  env(name, fallback).split(",").map((s) => {
-    const n = Number(s.trim());
-    if (!Number.isInteger(n) || n <= 0) {
-      throw new Error(`${name}: "${s}" is not a positive integer`);
-    }
-    return n;
-  });
+const numbers = envNumbers;
 const instanceCounts = numbers("INSTANCES", "1,2,4");
 const vusList = numbers("SCALE_VUS", "16,64,256");
 const duration = env("SCALE_DURATION", "15s");
@@ -165,14 +160,7 @@ async function measureInstances(k6: string, instances: number): Promise<Phase[]>
     await bench.purge();
     log(`${instances} instance(s): drain of ${drainN} payments`);
     // One statement, one commit: every instance competes for the whole backlog at once.
-    await sql`
-      with p as (
-        insert into payments (correlation_id, amount_cents)
-        select gen_random_uuid(), 1990 from generate_series(1, ${drainN}::int)
-        returning correlation_id, amount_cents
-      )
-      insert into payment_queue (correlation_id, amount_cents)
-      select correlation_id, amount_cents from p`;
+    await enqueueBacklog(sql, drainN);
     const statements = await startStatementCount(bench.stack.databaseUrl);
     const stopCpu = startCpuSplit(bench.stack);
     const stopWaits = startWaitSampler(waitsSql);

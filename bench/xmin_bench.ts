@@ -15,6 +15,7 @@
 //   XMIN_INSTANCES=2  XMIN_DRAIN_N=20000  BENCH_ECHO=1
 // After the steady load, with the snapshot still held where it was: XMIN_DRAIN_N payments put
 // straight into the queue, timed until settled (the claims' path, which dead rows slow down).
+import { enqueueBacklog } from "./backlog.ts";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect, type Sql } from "../src/db/connect.ts";
@@ -126,14 +127,7 @@ async function waitQueueEmpty(sql: Sql): Promise<void> {
 async function drainBacklog(stack: Stack, sql: Sql) {
   const [before] = await sql<{ dead: number }[]>`
     select n_dead_tup::int as dead from pg_stat_user_tables where relname = 'payment_queue'`;
-  await sql`
-    with p as (
-      insert into payments (correlation_id, amount_cents)
-      select gen_random_uuid(), 1990 from generate_series(1, ${drainN}::int)
-      returning correlation_id, amount_cents
-    )
-    insert into payment_queue (correlation_id, amount_cents)
-    select correlation_id, amount_cents from p`;
+  await enqueueBacklog(sql, drainN);
   const stopCpu = startCpuSplit(stack);
   const t0 = performance.now();
   await notifyPending(sql);
