@@ -18,7 +18,8 @@ type Queryable = postgres.ISql;
  * Totals per processor over requested_at in [from, to], both inclusive, either open. One
  * statement, so one snapshot: the rollup buckets wholly inside the range, the raw rows of its
  * sub-second ends, and the raw rows not rolled up yet (at or above the watermark) inside the
- * part the buckets cover.
+ * part the buckets cover. Not meant for a transaction that has itself settled payments: rows
+ * of one's own transaction may lie above the snapshot's xmax and would not be counted.
  */
 export async function summarize(
   sql: Queryable,
