@@ -1,7 +1,7 @@
-// A local stack for the scale and xmin benches: N API instances behind HAProxy, on ports apart
-// from `deno task dev`'s (a dev stack may be running beside the bench), a fresh database of
-// the bench's own, and instant processors (delay 0, no failure), so what is measured is our
-// own path and Postgres, not the simulators' delay.
+// A local stack for the queue, scale and xmin benches: N API instances behind HAProxy, on
+// ports apart from `deno task dev`'s (a dev stack may be running beside the bench), a fresh
+// database of the bench's own, and instant processors (delay 0, no failure), so what is
+// measured is our own path and Postgres, not the simulators' delay.
 import { type Stack, startStack } from "../tools/local/stack.ts";
 import { type BenchDatabase, benchDatabase } from "./db.ts";
 

@@ -15,13 +15,14 @@ import { join } from "node:path";
 import { connect, type Sql } from "../src/db/connect.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { spawnChild, waitForHttp } from "../tools/local/processes.ts";
-import { devDefaults, type Stack, startStack } from "../tools/local/stack.ts";
+import type { Stack } from "../tools/local/stack.ts";
 import { projectRoot } from "../tools/local/project_paths.ts";
 import { apiV8Flags } from "../src/v8_flags.ts";
 import { countQueue, notifyPending } from "../src/payments/store.ts";
 import { summarize } from "../src/payments/summary_store.ts";
 import { rollUpSettled } from "../src/payments/summary_rollups.ts";
 import { benchDatabase } from "./db.ts";
+import { type InstantStack, startInstantStack } from "./instant_stack.ts";
 import { enqueueBacklog } from "./backlog.ts";
 import { startCpuSplit } from "./cpu_groups.ts";
 import { envNumbers } from "./env_numbers.ts";
@@ -40,9 +41,6 @@ for (const p of parts) {
 const env = (name: string, fallback: string) => Deno.env.get(name) || fallback;
 const numbers = envNumbers;
 const synchronousCommit = Deno.env.get("SYNCHRONOUS_COMMIT") || undefined;
-const token = { "X-Rinha-Token": "123", "Content-Type": "application/json" };
-const [defaultPort, fallbackPort] = devDefaults.simulatorPorts!;
-const processorUrls = [`http://127.0.0.1:${defaultPort}`, `http://127.0.0.1:${fallbackPort}`];
 
 const machine = machineInfo();
 const startedAt = new Date();
@@ -63,12 +61,6 @@ const median = (xs: number[]) => {
 };
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function ok(res: Promise<Response>, what: string): Promise<void> {
-  const r = await res;
-  await r.body?.cancel();
-  if (!r.ok) throw new Error(`${what}: HTTP ${r.status}`);
-}
 
 async function serverSettings(sql: Sql): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -140,14 +132,6 @@ async function runIngest(
   };
 }
 
-/** Empties the service and both processors so that each step starts from the same state. */
-async function purgeAll(stack: Stack): Promise<void> {
-  await ok(fetch(`${stack.url}/purge-payments`, { method: "POST" }), "service purge");
-  for (const url of processorUrls) {
-    await ok(fetch(`${url}/admin/purge-payments`, { method: "POST", headers: token }), "purge");
-  }
-}
-
 /** The backlog of one step must not slow the next: wait until the dispatchers caught up. */
 async function waitQueueEmpty(sql: Sql, timeoutMs = 120_000): Promise<number> {
   const start = performance.now();
@@ -158,14 +142,14 @@ async function waitQueueEmpty(sql: Sql, timeoutMs = 120_000): Promise<number> {
   return performance.now() - start;
 }
 
-async function ackPart(k6: string, stack: Stack, sql: Sql) {
+async function ackPart(k6: string, bench: InstantStack, sql: Sql) {
   const rates = numbers("ACK_RATES", "500,2000,5000");
   const duration = env("ACK_DURATION", "15s");
   const rows: K6Figures[] = [];
   for (const rate of rates) {
-    await purgeAll(stack);
+    await bench.purge();
     log(`ack: ${rate} req/s for ${duration}`);
-    const fig = await runIngest(k6, stack, `ack-${rate}`, {
+    const fig = await runIngest(k6, bench.stack, `ack-${rate}`, {
       MODE: "rate",
       RATE: String(rate),
       DURATION: duration,
@@ -176,14 +160,14 @@ async function ackPart(k6: string, stack: Stack, sql: Sql) {
   return { duration, rows };
 }
 
-async function maxPart(k6: string, stack: Stack, sql: Sql) {
+async function maxPart(k6: string, bench: InstantStack, sql: Sql) {
   const vusList = numbers("MAX_VUS", "16,64,256");
   const duration = env("MAX_DURATION", "15s");
   const rows: K6Figures[] = [];
   for (const vus of vusList) {
-    await purgeAll(stack);
+    await bench.purge();
     log(`max: ${vus} users back to back for ${duration}`);
-    const fig = await runIngest(k6, stack, `max-${vus}`, {
+    const fig = await runIngest(k6, bench.stack, `max-${vus}`, {
       MODE: "closed",
       VUS: String(vus),
       DURATION: duration,
@@ -198,13 +182,13 @@ async function maxPart(k6: string, stack: Stack, sql: Sql) {
   return { duration, rows, maxSustainedPerSec: best?.achievedPerSec ?? null, atVus: best?.vus };
 }
 
-async function drainPart(stack: Stack, sql: Sql) {
+async function drainPart(bench: InstantStack, sql: Sql) {
   const n = numbers("DRAIN_N", "50000")[0];
-  await purgeAll(stack);
+  await bench.purge();
   log(`drain: inserting ${n} payments straight into the queue`);
   await enqueueBacklog(sql, n);
   const t0 = performance.now();
-  const stopAccounting = startCpuSplit(stack);
+  const stopAccounting = startCpuSplit(bench.stack);
   await notifyPending(sql);
   let firstSettledMs: number | undefined;
   while (true) {
@@ -234,38 +218,23 @@ async function drainPart(stack: Stack, sql: Sql) {
 async function stackParts(k6: string) {
   log("starting the stack…");
   // A fresh database: payments a previous (interrupted) run left queued would be forwarded as
-  // soon as the instances start, landing in the processors' books after their purge.
-  const db = await benchDatabase("bench_queue", true);
-  const stack = await startStack({
-    ...devDefaults,
-    databaseUrl: db.url,
-    echo: false,
+  // soon as the instances start, landing in the processors' books after their purge. Instant
+  // processors: what is measured is our own path, not the simulators' delay.
+  const bench = await startInstantStack({
+    instances: 2,
+    database: "bench_queue",
     apiEnv: synchronousCommit ? { SYNCHRONOUS_COMMIT: synchronousCommit } : {},
   });
-  const sql = connect(stack.databaseUrl, { max: 2, applicationName: "bench-queue" });
+  const sql = connect(bench.stack.databaseUrl, { max: 2, applicationName: "bench-queue" });
   try {
     results.postgres = await serverSettings(sql);
-    // Instant processors: what is measured is our own path, not the simulators' delay.
-    for (const url of processorUrls) {
-      const put = (path: string, body: unknown) =>
-        ok(
-          fetch(`${url}/admin/configurations/${path}`, {
-            method: "PUT",
-            headers: token,
-            body: JSON.stringify(body),
-          }),
-          `${url} ${path}`,
-        );
-      await put("delay", { delay: 0 });
-      await put("failure", { failure: false });
-    }
-    if (parts.includes("ack")) results.ack = await ackPart(k6, stack, sql);
-    if (parts.includes("max")) results.max = await maxPart(k6, stack, sql);
-    if (parts.includes("drain")) results.drain = await drainPart(stack, sql);
-    await purgeAll(stack);
+    if (parts.includes("ack")) results.ack = await ackPart(k6, bench, sql);
+    if (parts.includes("max")) results.max = await maxPart(k6, bench, sql);
+    if (parts.includes("drain")) results.drain = await drainPart(bench, sql);
+    await bench.purge();
   } finally {
     await sql.end();
-    await stack.stop();
+    await bench.stop();
   }
 }
 
