@@ -41,40 +41,49 @@ create index processed_payments_requested_at
 create index processed_payments_settled_at on processed_payments using brin (settled_at);
 create table processed_payments_default partition of processed_payments default;
 
+-- The UTC month holding `any_instant` (plus `offset_months`): its partition's name and bounds.
+-- Computed on a timestamp without time zone, so that no session time zone (or its daylight
+-- saving) moves a bound. The one definition of a ledger month, for both functions below and
+-- detach_ledger_month (sql/006).
+create function ledger_month(any_instant timestamptz, offset_months int default 0,
+                             out name text, out lo timestamptz, out hi timestamptz)
+language sql stable as $$
+  select 'processed_payments_' || to_char(m, 'YYYY_MM'),
+         m at time zone 'UTC',
+         (m + interval '1 month') at time zone 'UTC'
+  from (select date_trunc('month', any_instant at time zone 'UTC')
+               + make_interval(months => offset_months) as m) as month
+$$;
+
 -- Creates the monthly partitions of `months` months from the one holding `first_month`, those
--- that do not exist yet, and returns how many it created. Months are UTC months, computed on
--- timestamps without time zone so that no session time zone (or its daylight saving) moves a
--- bound. A month that rows in the default partition belong to is skipped (Postgres would refuse
--- it); so is a month whose lock is not granted within lock_timeout, since creating a partition
--- locks the default partition and briefly the parent, and settles must not queue behind a
--- maintenance task: the next call (an hour later, months ahead) tries again. Serialised by an
--- advisory lock so that two instances starting together do not race on the same name.
+-- that do not exist yet, and returns how many it created. A month that rows in the default
+-- partition belong to is skipped (Postgres would refuse it); so is a month whose lock is not
+-- granted within lock_timeout, since creating a partition locks the default partition and
+-- briefly the parent, and settles must not queue behind a maintenance task: the next call (an
+-- hour later, months ahead) tries again. Serialised by an advisory lock so that two instances
+-- starting together do not race on the same name.
 create function ensure_ledger_partitions(first_month timestamptz, months int) returns int
 language plpgsql
 set lock_timeout = '200ms'
 as $$
 declare
-  first timestamp := date_trunc('month', first_month at time zone 'UTC');
-  lo timestamptz;
-  hi timestamptz;
-  name text;
+  month record;
   created int := 0;
 begin
   perform pg_advisory_xact_lock(7202500005);
   for i in 0 .. months - 1 loop
-    lo := (first + make_interval(months => i)) at time zone 'UTC';
-    hi := (first + make_interval(months => i + 1)) at time zone 'UTC';
-    name := 'processed_payments_' || to_char(first + make_interval(months => i), 'YYYY_MM');
-    continue when to_regclass(name) is not null;
+    month := ledger_month(first_month, i);
+    continue when to_regclass(month.name) is not null;
     continue when exists (
-      select 1 from processed_payments_default where requested_at >= lo and requested_at < hi);
+      select 1 from processed_payments_default
+      where requested_at >= month.lo and requested_at < month.hi);
     begin
       execute format(
         'create table %I partition of processed_payments for values from (%L) to (%L)',
-        name, lo, hi);
+        month.name, month.lo, month.hi);
       created := created + 1;
     exception when lock_not_available then
-      raise notice 'ensure_ledger_partitions: % skipped (lock not granted)', name;
+      raise notice 'ensure_ledger_partitions: % skipped (lock not granted)', month.name;
     end;
   end loop;
   return created;

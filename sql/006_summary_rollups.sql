@@ -62,19 +62,17 @@ insert into payment_rollup_state (watermark) values ('0');
 create function detach_ledger_month(any_instant timestamptz) returns text
 language plpgsql as $$
 declare
-  first timestamp := date_trunc('month', any_instant at time zone 'UTC');
-  lo timestamptz := first at time zone 'UTC';
-  hi timestamptz := (first + interval '1 month') at time zone 'UTC';
-  name text := 'processed_payments_' || to_char(first, 'YYYY_MM');
+  month record := ledger_month(any_instant);
 begin
   if not exists (select 1 from pg_inherits
-                 where inhrelid = to_regclass(name) and inhparent = 'processed_payments'::regclass)
+                 where inhrelid = to_regclass(month.name)
+                   and inhparent = 'processed_payments'::regclass)
   then
-    raise exception 'detach_ledger_month: no attached partition %', name
+    raise exception 'detach_ledger_month: no attached partition %', month.name
       using errcode = 'undefined_table';
   end if;
   perform pg_advisory_xact_lock(7202500006);
-  execute format('alter table processed_payments detach partition %I', name);
-  delete from payment_rollups where bucket_start >= lo and bucket_start < hi;
-  return name;
+  execute format('alter table processed_payments detach partition %I', month.name);
+  delete from payment_rollups where bucket_start >= month.lo and bucket_start < month.hi;
+  return month.name;
 end $$;

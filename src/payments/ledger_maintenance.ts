@@ -58,14 +58,11 @@ export class LedgerMaintenance {
 
   /** Runs `task` every `ms`, skipping a tick while the previous run has not ended. */
   #every(ms: number, task: () => Promise<void>): void {
-    let current: Promise<void> | undefined;
+    let busy = false;
     this.#timers.push(setInterval(() => {
-      if (current) return;
-      current = task().finally(() => {
-        this.#running.delete(current!);
-        current = undefined;
-      });
-      this.#running.add(current);
+      if (busy) return;
+      busy = true;
+      this.#track(task().finally(() => busy = false));
     }, ms));
   }
 

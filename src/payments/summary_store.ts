@@ -27,27 +27,24 @@ export async function summarize(
   to: Date | undefined,
 ): Promise<Map<ProcessorId, ProcessorTotals>> {
   const cover = coverRange(from, to);
+  // Raw rows of processed_payments within a range of requested_at, totalled per processor.
+  const raw = (range: postgres.PendingQuery<postgres.Row[]>) =>
+    sql`
+      select processor, count(*) as n, sum(amount_cents) as cents from processed_payments
+      where ${range}
+      group by processor`;
   const parts = [];
   if (!cover.covered) {
-    parts.push(sql`
-      select processor, count(*) as n, sum(amount_cents) as cents from processed_payments
-      where true ${from ? sql`and requested_at >= ${from}` : sql``}
-        ${to ? sql`and requested_at <= ${to}` : sql``}
-      group by processor`);
+    parts.push(raw(sql`true ${from ? sql`and requested_at >= ${from}` : sql``}
+      ${to ? sql`and requested_at <= ${to}` : sql``}`));
   } else {
     const lo = timestampText(cover.covered.fromMs);
     const hi = timestampText(cover.covered.beforeMs);
     if (from) {
-      parts.push(sql`
-        select processor, count(*) as n, sum(amount_cents) as cents from processed_payments
-        where requested_at >= ${from} and requested_at < ${lo}::text::timestamptz
-        group by processor`);
+      parts.push(raw(sql`requested_at >= ${from} and requested_at < ${lo}::text::timestamptz`));
     }
     if (to) {
-      parts.push(sql`
-        select processor, count(*) as n, sum(amount_cents) as cents from processed_payments
-        where requested_at >= ${hi}::text::timestamptz and requested_at <= ${to}
-        group by processor`);
+      parts.push(raw(sql`requested_at >= ${hi}::text::timestamptz and requested_at <= ${to}`));
     }
     const sizes = cover.buckets.map((b) => b.seconds);
     const starts = cover.buckets.map((b) => timestampText(b.fromMs));
