@@ -107,20 +107,20 @@ export async function startService(config: Config, log?: Logger): Promise<Servic
   const address = addr.transport === "tcp"
     ? `http://${addr.hostname === "0.0.0.0" ? "127.0.0.1" : addr.hostname}:${addr.port}`
     : `unix:${(addr as Deno.UnixAddr).path}`;
-  // Every pool connection opened before the instance says it is listening, not by the first
-  // burst of requests: the ledger test starts with 25 concurrent debits, and with connections
-  // opened on demand its first requests waited for Postgres backends to start. `RAMP_S=10
-  // STEADY_S=10 deno task bench:ledger`, 2026-12-02, two runs each: p99 of that group 370-440
-  // → 120-123 ms, max of the run 379-441 → 123-128 ms, 99.79-99.85 → 100 % under 250 ms.
-  // After the bind, not before, so that the time between choosing a port and binding it stays
-  // as short as it was: test stacks pick free ports, which another process can take meanwhile
-  // (a fresh-clone run lost api2's port to that once with the warm-up before the bind).
-  await openConnections(sql, config.dbPoolMax);
   dispatcher.start();
   poller.start();
   maintenance.start();
   metrics.start();
   log.info("listening", { address, synchronousCommit: config.synchronousCommit });
+  // Every pool connection opened now, in the background, rather than by the first burst of
+  // requests: the ledger test starts with 25 concurrent debits, and with connections opened on
+  // demand its first requests waited for Postgres backends to start. `RAMP_S=10 STEADY_S=10
+  // deno task bench:ledger`, 2026-12-02, two runs each: p99 of that group 370-440 → 120-123
+  // ms, max of the run 379-441 → 123-128 ms, 99.79-99.85 → 100 % under 250 ms. Not awaited:
+  // awaiting it before the bind lengthened start-up (and the window in which a test's chosen
+  // free port can be taken); awaiting it after the bind made /health answer before start-up
+  // had ended. A failure only means connections open on demand, as before.
+  openConnections(sql, config.dbPoolMax).catch((err) => log.warn("pool_open_failed", { err }));
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
