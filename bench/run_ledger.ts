@@ -16,6 +16,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Stack, startStack } from "../tools/local/stack.ts";
+import { freePort } from "../tools/local/free_port.ts";
 import { connect } from "../src/db/connect.ts";
 import { benchDatabase } from "./db.ts";
 import { ensureK6 } from "./install_k6.ts";
@@ -48,13 +49,6 @@ if (synchronousCommit && !["on", "off"].includes(synchronousCommit)) {
 }
 const extraApiEnv: Record<string, string> = JSON.parse(env("BENCH_API_ENV") ?? "{}");
 const targetUrl = env("BENCH_TARGET_URL");
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
 
 const k6 = await ensureK6();
 const resultsDir = join(resultsRoot, `${timestamp()}-ledger`);

@@ -6,6 +6,7 @@ import { faultsRequested, parseFault } from "../tools/simulator/faults.ts";
 import { type Simulator, startSimulator } from "../tools/simulator/server.ts";
 import { spawnChild, waitForHttp } from "../tools/local/processes.ts";
 import { projectRoot } from "../tools/local/project_paths.ts";
+import { freePort } from "../tools/local/free_port.ts";
 
 const token = "123";
 const noon = "2025-07-15T12:00:00.000Z";
@@ -254,9 +255,7 @@ Deno.test("SIMULATOR_FAULTS: 1/true on, unset/0/false off, anything else refused
 
 Deno.test("the CLI enables the fault route only with SIMULATOR_FAULTS=1", async () => {
   for (const faults of ["1", "0"]) {
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (listener.addr as Deno.NetAddr).port;
-    listener.close();
+    const port = freePort();
     const child = spawnChild({
       name: `sim-faults-${faults}`,
       cmd: Deno.execPath(),

@@ -10,13 +10,8 @@ import type { Defer } from "./suite.ts";
 
 export const token = "123";
 
-/** A port nobody listens on right now (the OS picks it). */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
+/** A port for a child process to listen on (tools/local/free_port.ts says why not port 0). */
+export { freePort } from "../../tools/local/free_port.ts";
 
 export interface Processors {
   default: Simulator;
