@@ -318,11 +318,18 @@ if (statementCount && report?.successfulPosts) {
   const per = (n: number) => (n / report!.successfulPosts).toFixed(2);
   lines.push(
     `  statements          ${statementCount.total} (${per(statementCount.total)} per payment ` +
-      "≈ round trips); most called:",
+      `≈ round trips), executing ${per(statementCount.execMs)} ms per payment; most called:`,
     ...statementCount.top.map((r) =>
       `    ${per(r.calls).padStart(6)}/payment ${r.meanMs.toFixed(3).padStart(7)} ms  ${r.query}`
     ),
   );
+  const wal = statementCount.wal;
+  if (wal) {
+    lines.push(
+      `  WAL (whole cluster) ${per(wal.records)} records, ${per(wal.bytes)} bytes, ` +
+        `${per(wal.fpi)} full-page images, ${per(wal.syncs)} flushes (fsync) per payment`,
+    );
+  }
 }
 for (const [api, counter] of Object.entries(gc).sort()) {
   lines.push(`  GC ${api.padEnd(16)} ${counter.describe()}`);

@@ -13,7 +13,13 @@ export interface StatementRow {
 export interface StatementCount {
   /** Every statement of the run in the bench database, the bench's own sampling excepted. */
   total: number;
+  /** Their execution time summed (pg_stat_statements' total_exec_time), ms: set beside the
+   * backends' CPU, what a round trip costs Postgres apart from executing the statement. */
+  execMs: number;
   top: StatementRow[];
+  /** WAL written during the run by the whole cluster (pg_stat_wal): records, full-page
+   * images, bytes, and how often it was flushed to disk (each flush an fsync). */
+  wal?: { records: number; fpi: number; bytes: number; syncs: number };
 }
 
 /** Resets the counters now; stop() reads them. Undefined where the module is not loaded. */
@@ -22,6 +28,8 @@ export async function startStatementCount(databaseUrl: string) {
   try {
     await sql`create extension if not exists pg_stat_statements`;
     await sql`select pg_stat_statements_reset()`;
+    // Cluster-wide: any other database's writes during the run are counted too.
+    await sql`select pg_stat_reset_shared('wal')`;
   } catch (err) {
     await sql.end();
     console.error(
@@ -33,8 +41,10 @@ export async function startStatementCount(databaseUrl: string) {
   return {
     async stop(): Promise<StatementCount> {
       try {
-        const rows = await sql<{ calls: string; mean_ms: number; query: string }[]>`
-          select s.calls, s.mean_exec_time as mean_ms, s.query
+        const rows = await sql<
+          { calls: string; mean_ms: number; total_ms: number; query: string }[]
+        >`
+          select s.calls, s.mean_exec_time as mean_ms, s.total_exec_time as total_ms, s.query
           from pg_stat_statements s
           join pg_database d on d.oid = s.dbid and d.datname = current_database()
           where s.query not like '%pg_stat%' and s.query not like '%as n from payment_queue%'
@@ -44,7 +54,21 @@ export async function startStatementCount(databaseUrl: string) {
           meanMs: r.mean_ms,
           query: r.query.replace(/\s+/g, " ").slice(0, 90),
         }));
-        return { total: all.reduce((n, r) => n + r.calls, 0), top: all.slice(0, 8) };
+        const [wal] = await sql<
+          { records: string; fpi: string; bytes: string; syncs: string }[]
+        >`select wal_records as records, wal_fpi as fpi, wal_bytes as bytes, wal_sync as syncs
+          from pg_stat_wal`;
+        return {
+          total: all.reduce((n, r) => n + r.calls, 0),
+          execMs: rows.reduce((ms, r) => ms + r.total_ms, 0),
+          top: all.slice(0, 8),
+          wal: wal && {
+            records: Number(wal.records),
+            fpi: Number(wal.fpi),
+            bytes: Number(wal.bytes),
+            syncs: Number(wal.syncs),
+          },
+        };
       } finally {
         await sql.end();
       }

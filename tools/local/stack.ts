@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { apiV8Flags } from "../../src/v8_flags.ts";
 import { startLocalPostgres } from "./embedded_postgres.ts";
 import { type Child, waitForHttp } from "./processes.ts";
+import { isPortFree } from "./free_port.ts";
 import { projectRoot, runDir } from "./project_paths.ts";
 import { Supervisor } from "./supervisor.ts";
 import { ensureHaproxy } from "./system_packages.ts";
@@ -34,6 +35,8 @@ export interface StackOptions {
   ownSessions?: boolean;
   /** V8 flags of the API instances (default src/v8_flags.ts's; the bench adds --trace-gc). */
   apiV8Flags?: string;
+  /** More `deno run` flags for the API instances (a profile: `--cpu-prof`, `--cpu-prof-dir=…`). */
+  apiDenoArgs?: string[];
   /** Every line an API instance writes, with its name ("api1"). */
   onApiLine?: (api: string, line: string) => void;
 }
@@ -85,9 +88,7 @@ function haproxyConfigFor(count: number, pidDir: string): string {
 /** Fails fast, naming the port, rather than letting a child die or answering for another stack. */
 function assertPortsFree(ports: number[]): void {
   for (const port of ports) {
-    try {
-      Deno.listen({ hostname: "127.0.0.1", port }).close();
-    } catch {
+    if (!isPortFree(port)) {
       throw new Error(`port ${port} is already in use (is another stack running?)`);
     }
   }
@@ -187,6 +188,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           "run",
           "-A",
           `--v8-flags=${options.apiV8Flags ?? apiV8Flags}`,
+          ...(options.apiDenoArgs ?? []),
           join(projectRoot, "main.ts"),
         ],
         env: {
