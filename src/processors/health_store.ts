@@ -9,21 +9,48 @@ export interface HealthRow {
   checkedAt: Date | null;
 }
 
+export interface HealthTurn extends HealthRow {
+  /** This caller may call the processor's health endpoint now. */
+  myTurn: boolean;
+}
+
 /**
- * Takes the right to call a processor's health endpoint now. Moving next_check_at forward
- * in the same statement means that, across all instances, one caller wins per interval.
+ * Reads every processor's shared health report and takes the right to call a processor's
+ * health endpoint where its turn has come, in one statement: moving next_check_at forward in
+ * the same statement that finds it due means that, across all instances, one caller wins per
+ * interval. The rows read are as they were before this statement (its update is not visible
+ * to its own select), which changes only next_check_at.
  */
-export async function takeHealthCheckTurn(
+export async function readHealthTakingTurns(
   sql: Sql,
-  processor: ProcessorId,
   intervalMs: number,
-): Promise<boolean> {
-  const rows = await sql`
-    update processor_health
-    set next_check_at = now() + ${intervalMs} * interval '1 millisecond'
-    where processor = ${processor} and next_check_at <= now()
-    returning processor`;
-  return rows.length === 1;
+): Promise<HealthTurn[]> {
+  const rows = await sql<
+    {
+      processor: ProcessorId;
+      failing: boolean;
+      min_response_ms: number;
+      checked_at: Date | null;
+      my_turn: boolean;
+    }[]
+  >`
+    with turns as (
+      update processor_health
+      set next_check_at = now() + ${intervalMs} * interval '1 millisecond'
+      where next_check_at <= now()
+      returning processor
+    )
+    select h.processor, h.failing, h.min_response_ms, h.checked_at,
+      exists (select 1 from turns t where t.processor = h.processor) as my_turn
+    from processor_health h
+    order by h.processor`;
+  return rows.map((r) => ({
+    processor: r.processor,
+    failing: r.failing,
+    minResponseMs: r.min_response_ms,
+    checkedAt: r.checked_at,
+    myTurn: r.my_turn,
+  }));
 }
 
 export async function saveHealth(
@@ -31,21 +58,11 @@ export async function saveHealth(
   processor: ProcessorId,
   failing: boolean,
   minResponseMs: number,
-): Promise<void> {
-  await sql`
+): Promise<Date> {
+  const [row] = await sql<{ checked_at: Date }[]>`
     update processor_health
     set failing = ${failing}, min_response_ms = ${minResponseMs}, checked_at = now()
-    where processor = ${processor}`;
-}
-
-export async function readHealth(sql: Sql): Promise<HealthRow[]> {
-  const rows = await sql<
-    { processor: ProcessorId; failing: boolean; min_response_ms: number; checked_at: Date | null }[]
-  >`select processor, failing, min_response_ms, checked_at from processor_health`;
-  return rows.map((r) => ({
-    processor: r.processor,
-    failing: r.failing,
-    minResponseMs: r.min_response_ms,
-    checkedAt: r.checked_at,
-  }));
+    where processor = ${processor}
+    returning checked_at`;
+  return row.checked_at;
 }
