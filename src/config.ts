@@ -109,9 +109,15 @@ export function readConfig(env: Env = Deno.env.toObject()): Config {
     socketPath: r.optional("SOCKET_PATH"),
     instanceId: r.string("INSTANCE_ID", `${Deno.hostname()}-${Deno.pid}`),
     databaseUrl: r.url("DATABASE_URL"),
-    // Two instances × (10 + 1 LISTEN) fit compose's max_connections of 30. Not yet tuned by
-    // measurement: intake uses at most 4 at once (src/payments/intake.ts), workers 2-3.
-    dbPoolMax: r.int("DB_POOL_MAX", 10, 2, 200),
+    // 4: postgres.js hands each query to the idle connection that has waited longest, so a
+    // pool rotates over all its backends and each statement runs on the coldest one.
+    // `deno task bench` (2026-12-02, two runs each, alternating, bench/README.md): with 4,
+    // statements executed in 0.29-0.30 ms per payment and Postgres used 0.86-0.93 ms, against
+    // 0.39-0.42 and 1.10-1.16 ms with 10; the stack 2.06-2.31 against 2.45-2.62 ms. Enough
+    // for the hot paths: intake uses 1 at a time (INTAKE_MAX_FLUSHES), settles 1, and the
+    // ledger test passed with 4 (0 KO, p99 27 ms). Each instance also holds 1 LISTEN
+    // connection and, with SYNCHRONOUS_COMMIT=off, 1 for durable claims.
+    dbPoolMax: r.int("DB_POOL_MAX", 4, 2, 200),
     // Default "off": the ack then costs no fsync; an instance crash still loses nothing, a
     // Postgres crash can lose the last ~3 × wal_writer_delay of acknowledged payments.
     synchronousCommit: r.choice("SYNCHRONOUS_COMMIT", "off", ["on", "off"] as const),
