@@ -113,10 +113,11 @@ export function readConfig(env: Env = Deno.env.toObject()): Config {
     // pool rotates over all its backends and each statement runs on the coldest one.
     // `deno task bench` (2026-12-02, two runs each, alternating, bench/README.md): with 4,
     // statements executed in 0.29-0.30 ms per payment and Postgres used 0.86-0.93 ms, against
-    // 0.39-0.42 and 1.10-1.16 ms with 10; the stack 2.06-2.31 against 2.45-2.62 ms. Enough
-    // for the hot paths: intake uses 1 at a time (INTAKE_MAX_FLUSHES), settles 1, and the
-    // ledger test passed with 4 (0 KO, p99 27 ms). Each instance also holds 1 LISTEN
-    // connection and, with SYNCHRONOUS_COMMIT=off, 1 for durable claims.
+    // 0.39-0.42 and 1.10-1.16 ms with 10; the stack 2.06-2.31 against 2.45-2.62 ms (2 was
+    // within noise of 4). The hot paths use few at once: intake 1 (INTAKE_MAX_FLUSHES),
+    // settles and reschedules up to 2 each (src/worker/outcome_writer.ts); beyond 4, postgres.js
+    // queues a query behind a busy one. Each instance also holds 1 LISTEN connection and, with
+    // SYNCHRONOUS_COMMIT=off, 1 for durable claims.
     dbPoolMax: r.int("DB_POOL_MAX", 4, 2, 200),
     // Default "off": the ack then costs no fsync; an instance crash still loses nothing, a
     // Postgres crash can lose the last ~3 × wal_writer_delay of acknowledged payments.
