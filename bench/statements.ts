@@ -28,8 +28,6 @@ export async function startStatementCount(databaseUrl: string) {
   try {
     await sql`create extension if not exists pg_stat_statements`;
     await sql`select pg_stat_statements_reset()`;
-    // Cluster-wide: any other database's writes during the run are counted too.
-    await sql`select pg_stat_reset_shared('wal')`;
   } catch (err) {
     await sql.end();
     console.error(
@@ -38,6 +36,9 @@ export async function startStatementCount(databaseUrl: string) {
     );
     return undefined;
   }
+  // Cluster-wide: any other database's writes during the run are counted too. A server where
+  // this role may not reset shared statistics still gets the statement counts.
+  const walReset = await sql`select pg_stat_reset_shared('wal')`.then(() => true, () => false);
   return {
     async stop(): Promise<StatementCount> {
       try {
@@ -54,10 +55,11 @@ export async function startStatementCount(databaseUrl: string) {
           meanMs: r.mean_ms,
           query: r.query.replace(/\s+/g, " ").slice(0, 90),
         }));
-        const [wal] = await sql<
-          { records: string; fpi: string; bytes: string; syncs: string }[]
-        >`select wal_records as records, wal_fpi as fpi, wal_bytes as bytes, wal_sync as syncs
-          from pg_stat_wal`;
+        const [wal] = walReset
+          ? await sql<{ records: string; fpi: string; bytes: string; syncs: string }[]>`
+            select wal_records as records, wal_fpi as fpi, wal_bytes as bytes, wal_sync as syncs
+            from pg_stat_wal`
+          : [];
         return {
           total: all.reduce((n, r) => n + r.calls, 0),
           execMs: rows.reduce((ms, r) => ms + r.total_ms, 0),
