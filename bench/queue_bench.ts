@@ -23,7 +23,7 @@ import { summarize } from "../src/payments/summary_store.ts";
 import { rollUpSettled } from "../src/payments/summary_rollups.ts";
 import { benchDatabase } from "./db.ts";
 import { type InstantStack, startInstantStack } from "./instant_stack.ts";
-import { enqueueBacklog } from "./backlog.ts";
+import { enqueueBacklog, waitQueueEmpty } from "./backlog.ts";
 import { startCpuSplit } from "./cpu_groups.ts";
 import { envNumbers } from "./env_numbers.ts";
 import { ensureK6 } from "./install_k6.ts";
@@ -39,7 +39,6 @@ for (const p of parts) {
 }
 
 const env = (name: string, fallback: string) => Deno.env.get(name) || fallback;
-const numbers = envNumbers;
 const synchronousCommit = Deno.env.get("SYNCHRONOUS_COMMIT") || undefined;
 
 const machine = machineInfo();
@@ -133,17 +132,10 @@ async function runIngest(
 }
 
 /** The backlog of one step must not slow the next: wait until the dispatchers caught up. */
-async function waitQueueEmpty(sql: Sql, timeoutMs = 120_000): Promise<number> {
-  const start = performance.now();
-  while (await countQueue(sql) > 0) {
-    if (performance.now() - start > timeoutMs) throw new Error("queue did not drain in time");
-    await sleep(100);
-  }
-  return performance.now() - start;
-}
+const waitCaughtUp = (sql: Sql) => waitQueueEmpty(sql, { limitMs: 120_000, pollMs: 100 });
 
 async function ackPart(k6: string, bench: InstantStack, sql: Sql) {
-  const rates = numbers("ACK_RATES", "500,2000,5000");
+  const rates = envNumbers("ACK_RATES", "500,2000,5000");
   const duration = env("ACK_DURATION", "15s");
   const rows: K6Figures[] = [];
   for (const rate of rates) {
@@ -155,13 +147,13 @@ async function ackPart(k6: string, bench: InstantStack, sql: Sql) {
       DURATION: duration,
     });
     rows.push({ target: rate, ...fig });
-    await waitQueueEmpty(sql);
+    await waitCaughtUp(sql);
   }
   return { duration, rows };
 }
 
 async function maxPart(k6: string, bench: InstantStack, sql: Sql) {
-  const vusList = numbers("MAX_VUS", "16,64,256");
+  const vusList = envNumbers("MAX_VUS", "16,64,256");
   const duration = env("MAX_DURATION", "15s");
   const rows: K6Figures[] = [];
   for (const vus of vusList) {
@@ -173,7 +165,7 @@ async function maxPart(k6: string, bench: InstantStack, sql: Sql) {
       DURATION: duration,
     });
     rows.push({ vus, ...fig });
-    await waitQueueEmpty(sql);
+    await waitCaughtUp(sql);
   }
   const good = rows.filter((r) => r.errorPct < 1);
   const best = good.length
@@ -183,7 +175,7 @@ async function maxPart(k6: string, bench: InstantStack, sql: Sql) {
 }
 
 async function drainPart(bench: InstantStack, sql: Sql) {
-  const n = numbers("DRAIN_N", "50000")[0];
+  const n = envNumbers("DRAIN_N", "50000")[0];
   await bench.purge();
   log(`drain: inserting ${n} payments straight into the queue`);
   await enqueueBacklog(sql, n);
@@ -337,8 +329,8 @@ interface SummaryRow {
 }
 
 async function summaryPart() {
-  const sizes = numbers("SUMMARY_SIZES", "100000,1000000,10000000").sort((a, b) => a - b);
-  const runs = numbers("SUMMARY_RUNS", "7")[0];
+  const sizes = envNumbers("SUMMARY_SIZES", "100000,1000000,10000000").sort((a, b) => a - b);
+  const runs = envNumbers("SUMMARY_RUNS", "7")[0];
   // Rebuilt from scratch each time: the row counts below assume an empty ledger.
   const db = await benchDatabase("bench_summary", true);
   const sql = connect(db.url, { max: 2, applicationName: "bench-summary" });

@@ -19,22 +19,20 @@ import { startInstantStack } from "./instant_stack.ts";
 import { startK6 } from "./k6_run.ts";
 import { describeMachine, machineInfo } from "./machine.ts";
 import { resultsRoot, timestamp } from "./paths.ts";
-import { enqueueBacklog } from "./backlog.ts";
+import { enqueueBacklog, waitQueueEmpty } from "./backlog.ts";
 import { envNumbers } from "./env_numbers.ts";
 import { startStatementCount, type StatementCount } from "./statements.ts";
 import { describeWaits, startWaitSampler, type WaitReport } from "./wait_events.ts";
 
 const env = (name: string, fallback: string) => Deno.env.get(name) || fallback;
-const numbers = envNumbers;
-const instanceCounts = numbers("INSTANCES", "1,2,4");
-const vusList = numbers("SCALE_VUS", "16,64,256");
+const instanceCounts = envNumbers("INSTANCES", "1,2,4");
+const vusList = envNumbers("SCALE_VUS", "16,64,256");
 const duration = env("SCALE_DURATION", "15s");
 const warmup = env("SCALE_WARMUP", "5s");
-const drainN = numbers("DRAIN_N", "30000")[0];
+const drainN = envNumbers("DRAIN_N", "30000")[0];
 const apiEnv: Record<string, string> = JSON.parse(env("BENCH_API_ENV", "{}"));
 
 const round = (x: number, digits = 0) => Math.round(x * 10 ** digits) / 10 ** digits;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (msg: string) => console.error(`[bench:scale] ${msg}`);
 
 const startedAt = new Date();
@@ -65,13 +63,7 @@ async function countSettled(sql: Sql): Promise<number> {
   return Number(row.n);
 }
 
-async function waitQueueEmpty(sql: Sql, limitMs = 300_000): Promise<void> {
-  const t0 = performance.now();
-  while ((await countQueue(sql)) > 0) {
-    if (performance.now() - t0 > limitMs) throw new Error("queue not empty after 300 s");
-    await sleep(100);
-  }
-}
+const waitDrained = (sql: Sql) => waitQueueEmpty(sql, { limitMs: 300_000, pollMs: 100 });
 
 async function runK6(
   k6: string,
@@ -119,7 +111,7 @@ async function measureInstances(k6: string, instances: number): Promise<Phase[]>
   try {
     log(`${instances} instance(s): warm-up ${warmup}`);
     await runK6(k6, bench.stack.url, `warmup-${instances}`, 16, warmup);
-    await waitQueueEmpty(sql);
+    await waitDrained(sql);
     for (const vus of vusList) {
       await bench.purge();
       log(`${instances} instance(s): ingest, ${vus} users for ${duration}`);
@@ -154,7 +146,7 @@ async function measureInstances(k6: string, instances: number): Promise<Phase[]>
         waits: waits!,
       });
       log(JSON.stringify(phases.at(-1)));
-      await waitQueueEmpty(sql);
+      await waitDrained(sql);
     }
 
     await bench.purge();
@@ -165,7 +157,7 @@ async function measureInstances(k6: string, instances: number): Promise<Phase[]>
     const stopCpu = startCpuSplit(bench.stack);
     const stopWaits = startWaitSampler(waitsSql);
     await notifyPending(sql);
-    await waitQueueEmpty(sql);
+    await waitDrained(sql);
     const cpu = stopCpu();
     const waits = await stopWaits();
     const counted = await statements?.stop();

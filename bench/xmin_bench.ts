@@ -15,7 +15,7 @@
 //   XMIN_INSTANCES=2  XMIN_DRAIN_N=20000  BENCH_ECHO=1
 // After the steady load, with the snapshot still held where it was: XMIN_DRAIN_N payments put
 // straight into the queue, timed until settled (the claims' path, which dead rows slow down).
-import { enqueueBacklog } from "./backlog.ts";
+import { enqueueBacklog, waitQueueEmpty } from "./backlog.ts";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect, type Sql } from "../src/db/connect.ts";
@@ -115,13 +115,7 @@ async function holdSnapshot(url: string) {
   };
 }
 
-async function waitQueueEmpty(sql: Sql): Promise<void> {
-  const t0 = performance.now();
-  while ((await countQueue(sql)) > 0) {
-    if (performance.now() - t0 > 300_000) throw new Error("queue not empty after 300 s");
-    await sleep(50);
-  }
-}
+const waitDrained = (sql: Sql) => waitQueueEmpty(sql, { limitMs: 300_000, pollMs: 50 });
 
 /** XMIN_DRAIN_N payments put straight into the queue in one commit, timed until settled. */
 async function drainBacklog(stack: Stack, sql: Sql) {
@@ -131,7 +125,7 @@ async function drainBacklog(stack: Stack, sql: Sql) {
   const stopCpu = startCpuSplit(stack);
   const t0 = performance.now();
   await notifyPending(sql);
-  await waitQueueEmpty(sql);
+  await waitDrained(sql);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = stopCpu();
   return {
@@ -216,7 +210,7 @@ async function runPhase(k6: string, phase: PhaseName) {
     // What was left queued at the end, and how long it took to settle with the load gone.
     const tEnd = performance.now();
     const leftAtEnd = await countQueue(sql);
-    await waitQueueEmpty(sql);
+    await waitDrained(sql);
     const drainAfterMs = round(performance.now() - tEnd);
     // A backlog drained while the snapshot is still held (if it is): every claim scans the
     // queue's index from the oldest visible_at, through the entries vacuum could not remove.
