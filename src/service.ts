@@ -117,9 +117,8 @@ export async function startService(config: Config, log?: Logger): Promise<Servic
   // demand its first requests waited for Postgres backends to start. `RAMP_S=10 STEADY_S=10
   // deno task bench:ledger`, 2026-12-02, two runs each: p99 of that group 370-440 → 120-123
   // ms, max of the run 379-441 → 123-128 ms, 99.79-99.85 → 100 % under 250 ms. Not awaited:
-  // awaiting it before the bind lengthened start-up (and the window in which a test's chosen
-  // free port can be taken); awaiting it after the bind made /health answer before start-up
-  // had ended. A failure only means connections open on demand, as before.
+  // awaiting it before the bind lengthened start-up; awaiting it after the bind made /health
+  // answer before start-up had ended. A failure only means connections open on demand.
   openConnections(sql, config.dbPoolMax).catch((err) => log.warn("pool_open_failed", { err }));
 
   let stopping: Promise<void> | undefined;
