@@ -3,7 +3,8 @@
 // next one and go together, so heavy load costs one statement (one commit) per batch instead
 // of one per item. With `lingerMs`, a flush that would start from idle waits that long first,
 // gathering what arrives meanwhile: for writes nobody is waiting on (settlements), where
-// fewer, larger statements matter more than a few milliseconds.
+// fewer, larger statements matter more than a few milliseconds. An item submitted `atOnce`
+// ends the linger: it and everything waiting go now.
 
 export type FlushFn<T, R> = (items: T[]) => Promise<R[]>;
 
@@ -39,9 +40,10 @@ export class Batcher<T, R> {
     this.#lingerMs = options.lingerMs ?? 0;
   }
 
-  submit(item: T): Promise<R> {
+  submit(item: T, options?: { atOnce?: boolean }): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.#waiting.push({ item, resolve, reject });
+      if (options?.atOnce) this.#endLinger();
       this.#pump();
     });
   }
@@ -54,6 +56,13 @@ export class Batcher<T, R> {
   drained(): Promise<void> {
     if (this.pending === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** The next flush starts without lingering (the items waiting need not wait any longer). */
+  #endLinger(): void {
+    clearTimeout(this.#linger);
+    this.#linger = undefined;
+    this.#lingered = true;
   }
 
   #pump(): void {

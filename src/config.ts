@@ -148,7 +148,8 @@ export function readConfig(env: Env = Deno.env.toObject()): Config {
     // client had its answer long ago); the audit only asks about payments 1.5 s old. 20, from
     // `deno task bench` on 2026-12-02, two runs each against 0 (bench/README.md): settle
     // statements 0.45–0.50 → 0.16–0.17 per payment, Postgres 1.02–1.03 → 0.88–0.93 ms of CPU
-    // per payment, POST p99 60–86 → 43–78 ms, 0 inconsistencies.
+    // per payment, POST p99 60–86 → 43–78 ms, 0 inconsistencies. Attempts over a second old
+    // settle at once (settleAtOnceAgeMs in src/worker/outcome_writer.ts: the audit's window).
     settleLingerMs: r.int("SETTLE_LINGER_MS", 20, 0, 1_000),
     // NOTIFY is only a hint; this poll is what guarantees progress.
     pollIntervalMs: r.int("POLL_INTERVAL_MS", 250, 5),

@@ -69,6 +69,29 @@ Deno.test("a full batch does not linger", () => {
   return Promise.all(results).then(() => {});
 });
 
+Deno.test("an item submitted at once ends the linger: it and those waiting go now", async () => {
+  const { batcher, batches, releaseAll } = recording({
+    maxConcurrent: 1,
+    maxBatch: 100,
+    lingerMs: 60_000,
+  });
+  const results = [batcher.submit(1), batcher.submit(2)];
+  assert.deepEqual(batches, [], "lingering");
+  results.push(batcher.submit(3, { atOnce: true }));
+  assert.deepEqual(batches, [[1, 2, 3]]);
+  releaseAll();
+  assert.deepEqual(await Promise.all(results), [10, 20, 30]);
+  // The linger's timer is gone with it (the test would otherwise leak a 60-s timer), and the
+  // next item from idle lingers again.
+  const next = batcher.submit(4);
+  assert.deepEqual(batches, [[1, 2, 3]]);
+  batcher.submit(5, { atOnce: true });
+  assert.deepEqual(batches, [[1, 2, 3], [4, 5]]);
+  releaseAll();
+  assert.equal(await next, 40);
+  await batcher.drained();
+});
+
 Deno.test("a failed flush rejects every item of its batch, and the next batch still runs", async () => {
   let calls = 0;
   const batcher = new Batcher<number, number>(async (items) => {

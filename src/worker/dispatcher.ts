@@ -259,7 +259,9 @@ export class Dispatcher {
         .labels(processorNames[row.processor], result.outcome, result.detail).inc();
       const ref = { correlationId: row.correlationId, claimSeq: row.claimSeq };
       if (result.outcome === "processed") {
-        if (await this.#outcomes.settle(ref)) this.metrics.paymentsProcessed[row.processor].inc();
+        if (await this.#outcomes.settle(ref, row.requestedAt)) {
+          this.metrics.paymentsProcessed[row.processor].inc();
+        }
       } else {
         this.metrics.paymentRetries.inc();
         this.log.debug("attempt_failed", { id: row.correlationId, detail: result.detail });
