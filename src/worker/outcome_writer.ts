@@ -18,11 +18,12 @@ const outcomeBatchMax = 500;
  * (spec §4) compares our summary with the processors' over [now − 15 s, now − 1.5 s] of
  * requestedAt, and a processor counts a payment as soon as it records it: an attempt older
  * than 1.5 s is already inside such a window, so every millisecond between the processor's
- * record and our settlement is a chance for an audit to see them disagree. New payments are
- * called within ~0.2 s of their requestedAt, so theirs linger safely; attempts resumed after
- * an outage (pinned, requestedAt seconds old) do not. Seen in `deno task bench` on 2026-12-02
- * (a variant whose settlements also waited behind claims): one such payment settled just after
- * the audit at t = 40 s, when the default recovered — 1 inconsistency, a 35 % fine.
+ * record and our settlement is a chance for an audit to see them disagree. An answer that
+ * comes within a second of requestedAt (new payments: called within ~0.2 s of it) settles
+ * long before a window reaches it, so it may linger; an attempt resumed after an outage
+ * (pinned, requestedAt seconds old) or answered slowly may not. Seen in `deno task bench` on
+ * 2026-12-02 (a variant whose settlements also waited behind claims): one such payment settled
+ * just after the audit at t = 40 s, when the default recovered — 1 inconsistency, a 35 % fine.
  */
 export const settleAtOnceAgeMs = 1_000;
 
