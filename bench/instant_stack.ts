@@ -12,6 +12,8 @@ const processorUrls = simulatorPorts.map((p) => `http://127.0.0.1:${p}`);
 
 export interface InstantStack {
   stack: Stack;
+  /** Each instance's own address, bypassing HAProxy. */
+  apiUrls: string[];
   db: BenchDatabase;
   purge(): Promise<void>;
   stop(): Promise<void>;
@@ -29,9 +31,10 @@ export async function startInstantStack(options: {
   apiEnv?: Record<string, string>;
 }): Promise<InstantStack> {
   const db = await benchDatabase(options.database, true);
+  const apiPorts = Array.from({ length: options.instances }, (_, i) => basePort + 1 + i);
   const stack = await startStack({
     port: basePort + 999,
-    apiPorts: Array.from({ length: options.instances }, (_, i) => basePort + 1 + i),
+    apiPorts,
     simulatorPorts,
     statsPort: basePort + 998,
     databaseUrl: db.url,
@@ -57,6 +60,7 @@ export async function startInstantStack(options: {
   }
   return {
     stack,
+    apiUrls: apiPorts.map((p) => `http://127.0.0.1:${p}`),
     db,
     async purge() {
       await ok(fetch(`${stack.url}/purge-payments`, { method: "POST" }), "service purge");
