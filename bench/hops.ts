@@ -30,7 +30,8 @@ const probes: Probe[] = [
 
 const k6 = await ensureK6();
 const bench = await startInstantStack({ instances: 2, database: "bench_hops" });
-const summaryPath = join(await Deno.makeTempDir({ prefix: "hops-" }), "summary.json");
+const tmpDir = await Deno.makeTempDir({ prefix: "hops-" });
+const summaryPath = join(tmpDir, "summary.json");
 const round = (x: number) => x.toFixed(2).padStart(7);
 console.log(`rate ${rate}/s, ${duration} per probe; http_req_duration in ms (every answer)`);
 console.log(`${"probe".padEnd(34)}      p50     p90     p99     max  requests`);
@@ -57,6 +58,6 @@ try {
     );
   }
 } finally {
-  rmSync(summaryPath, { force: true });
+  rmSync(tmpDir, { recursive: true, force: true });
   await bench.stop();
 }
