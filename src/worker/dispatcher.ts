@@ -1,10 +1,11 @@
-// The in-process worker: claims due payments in batches, calls the processors concurrently
-// (at most maxInFlight at once), and records each outcome. It sleeps until woken by a local
-// enqueue, a NOTIFY from another instance, a freed slot, or the poll interval.
+// The in-process worker: claims due payments in batches and starts their calls concurrently
+// (at most maxInFlight at once, paced by maxCallRate), or takes them straight from the intake
+// (reserve, handOff). Each call and its outcome is an AttemptRunner's; when the loop sleeps and
+// what wakes it (a local enqueue, a NOTIFY from another instance, a freed slot, the poll
+// interval) is the LoopWaker's.
 import type { Sql } from "../db/connect.ts";
 import type { Logger } from "../log.ts";
 import { TokenBucket } from "./token_bucket.ts";
-import { callProcessor } from "../processors/client.ts";
 import type { ProcessorRouter } from "../processors/router.ts";
 import {
   claimBatch,
@@ -13,7 +14,9 @@ import {
   releaseLeases,
 } from "../payments/store.ts";
 import { OutcomeWriter } from "./outcome_writer.ts";
-import { DEFAULT, FALLBACK, type ProcessorId, processorNames } from "../processors/processor_id.ts";
+import { AttemptRunner } from "./attempt_runner.ts";
+import { LoopWaker } from "./loop_waker.ts";
+import { DEFAULT, FALLBACK, type ProcessorId } from "../processors/processor_id.ts";
 import type { ServiceMetrics } from "../metrics/service_metrics.ts";
 import type { Reservation } from "../payments/intake.ts";
 
@@ -48,11 +51,6 @@ export interface DispatcherOptions {
 export class Dispatcher {
   #inFlight = 0;
   #stopping = false;
-  #wake?: () => void;
-  #wakeRequested = false;
-  #hinted = false;
-  #sleepUntil = 0;
-  #timer?: ReturnType<typeof setTimeout>;
   #loop?: Promise<void>;
   #backlogLikely = false;
   #idleWaiters: (() => void)[] = [];
@@ -61,11 +59,12 @@ export class Dispatcher {
   /** Rows a paced claim waits for (see #claimAndLaunch). */
   readonly #paceBatch: number;
   readonly #outcomes: OutcomeWriter;
+  readonly #attempts: AttemptRunner;
+  readonly #waker: LoopWaker;
 
   private readonly sql: Sql;
   private readonly claimSql: Sql;
   private readonly router: ProcessorRouter;
-  private readonly urls: Record<ProcessorId, string>;
   private readonly settings: DispatcherSettings;
   private readonly log: Logger;
   private readonly metrics: ServiceMetrics;
@@ -75,7 +74,6 @@ export class Dispatcher {
     this.sql = sql;
     this.claimSql = options.claimSql;
     this.router = options.router;
-    this.urls = options.urls;
     this.settings = settings;
     this.log = options.log;
     this.metrics = options.metrics;
@@ -89,6 +87,15 @@ export class Dispatcher {
       Date.now(),
     );
     this.#outcomes = new OutcomeWriter(sql, settings.settleLingerMs);
+    this.#attempts = new AttemptRunner({
+      router: options.router,
+      urls: options.urls,
+      outcomes: this.#outcomes,
+      retry: { baseMs: settings.retryBaseMs, maxMs: settings.retryMaxMs },
+      log: options.log,
+      metrics: options.metrics,
+    });
+    this.#waker = new LoopWaker({ coalesceMs: settings.claimCoalesceMs });
   }
 
   get inFlight(): number {
@@ -104,21 +111,12 @@ export class Dispatcher {
    * steady trickle one claim (and one settle) serves many payments instead of one each.
    */
   hint(): void {
-    if (!this.#wake) {
-      this.#hinted = true;
-      return;
-    }
-    const due = Date.now() + this.settings.claimCoalesceMs;
-    if (this.#sleepUntil <= due) return;
-    clearTimeout(this.#timer);
-    this.#sleepUntil = due;
-    this.#timer = setTimeout(this.#wake, this.settings.claimCoalesceMs);
+    this.#waker.wakeSoon();
   }
 
   /** Work may be waiting: claim now instead of at the next poll. */
   wake(): void {
-    if (this.#wake) this.#wake();
-    else this.#wakeRequested = true;
+    this.#waker.wakeNow();
   }
 
   /**
@@ -200,8 +198,8 @@ export class Dispatcher {
       }
       if (this.#stopping) break;
       const busy = this.#backlogLikely && this.#inFlight < this.settings.maxInFlight;
-      if (!busy || failed) await this.#sleep(this.settings.pollIntervalMs);
-      else if (this.#throttledMs > 0) await this.#sleep(this.#throttledMs);
+      if (!busy || failed) await this.#waker.sleep(this.settings.pollIntervalMs);
+      else if (this.#throttledMs > 0) await this.#waker.sleep(this.#throttledMs);
     }
   }
 
@@ -249,32 +247,7 @@ export class Dispatcher {
   async #launch(row: ClaimedPayment, probe: boolean): Promise<void> {
     this.#inFlight++;
     try {
-      const result = await callProcessor(
-        this.urls[row.processor],
-        row,
-        this.router.timeoutMs(row.processor),
-      );
-      this.router.recordOutcome(row.processor, result.outcome, Date.now(), probe);
-      this.metrics.processorAttempts
-        .labels(processorNames[row.processor], result.outcome, result.detail).inc();
-      const ref = { correlationId: row.correlationId, claimSeq: row.claimSeq };
-      if (result.outcome === "processed") {
-        if (await this.#outcomes.settle(ref, row.requestedAt)) {
-          this.metrics.paymentsProcessed[row.processor].inc();
-        }
-      } else {
-        this.metrics.paymentRetries.inc();
-        this.log.debug("attempt_failed", { id: row.correlationId, detail: result.detail });
-        await this.#outcomes.reschedule({
-          ...ref,
-          delayMs: this.#backoffMs(row.attempts),
-          outcome: result.detail,
-        });
-      }
-    } catch (err) {
-      // The outcome could not be written: the lease expires and the same attempt is resumed,
-      // which is safe because the attempt (processor, requestedAt) was fixed before the call.
-      this.log.warn("record_outcome_failed", { id: row.correlationId, err });
+      await this.#attempts.run(row, probe);
     } finally {
       this.#inFlight--;
       if (this.#inFlight === 0) this.#idleWaiters.splice(0).forEach((r) => r());
@@ -286,30 +259,5 @@ export class Dispatcher {
   #leaseMs(): number {
     return Math.max(this.router.timeoutMs(DEFAULT), this.router.timeoutMs(FALLBACK)) +
       this.settings.leaseMarginMs;
-  }
-
-  #backoffMs(attempts: number): number {
-    const exp = Math.min(this.settings.retryMaxMs, this.settings.retryBaseMs * 2 ** attempts);
-    return Math.round(exp * (0.5 + Math.random() / 2));
-  }
-
-  #sleep(ms: number): Promise<void> {
-    if (this.#wakeRequested) {
-      this.#wakeRequested = false;
-      return Promise.resolve();
-    }
-    if (this.#hinted) ms = Math.min(ms, this.settings.claimCoalesceMs);
-    this.#hinted = false;
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(this.#timer);
-        this.#wake = undefined;
-        this.#sleepUntil = 0;
-        resolve();
-      };
-      this.#wake = done;
-      this.#sleepUntil = Date.now() + ms;
-      this.#timer = setTimeout(done, ms);
-    });
   }
 }
