@@ -33,6 +33,8 @@ export interface GroupSpec {
   budget: boolean;
   /** Keeps only the descendants it accepts (the root is always kept). */
   filter?: (pid: number) => boolean;
+  /** Splits the group's CPU by kind of process, from each one's title (its command line). */
+  kindOf?: (title: string) => string;
 }
 
 export interface GroupPeak {
@@ -51,7 +53,13 @@ export interface GroupPeak {
   cpuSeconds: number;
   /** cpuSeconds over the sampled wall time: 1.0 = one full core. */
   avgCores: number;
+  /** With GroupSpec.kindOf: cpuSeconds by kind, plus `shortLivedKind` for the CPU of
+   * processes that started and ended between two samples (never seen, so never classified). */
+  cpuSecondsByKind?: Record<string, number>;
 }
+
+/** The kind under which cpuSecondsByKind counts processes no sample saw. */
+export const shortLivedKind = "short-lived";
 
 export interface MemoryReport {
   samples: number;
@@ -162,11 +170,31 @@ export function findPostmaster(port?: number): number | undefined {
  */
 export function postgresDatabaseFilter(database: string): (pid: number) => boolean {
   return (pid) => {
-    const title = readText(`/proc/${pid}/cmdline`)?.replaceAll("\0", " ").trim() ?? "";
-    // A client backend's title: "postgres: <user> <database> <[local] | host(port)> <state>".
-    const client = /^postgres: \S+ (\S+) (\[local\]|\S+\(\d+\))/.exec(title);
+    const client = clientBackendTitle.exec(processTitle(pid));
     return !client || client[1] === database;
   };
+}
+
+// A client backend's title: "postgres: <user> <database> <[local] | host(port)> <state>".
+const clientBackendTitle = /^postgres: \S+ (\S+) (\[local\]|\S+\(\d+\))/;
+
+/** A process's command line with spaces for separators ("" once it has exited). */
+function processTitle(pid: number): string {
+  return readText(`/proc/${pid}/cmdline`)?.replaceAll("\0", " ").trim() ?? "";
+}
+
+/**
+ * Which part of Postgres a process of the cluster is, from its title: the statements' own
+ * sessions ("backends"), the WAL writer (it flushes asynchronous commits every
+ * wal_writer_delay), autovacuum, or "other" (postmaster, checkpointer, background writer…).
+ * Splitting the group's CPU this way tells a statement's cost from the work commits and dead
+ * rows cause later.
+ */
+export function postgresProcessKind(title: string): string {
+  if (clientBackendTitle.test(title)) return "backends";
+  if (title.startsWith("postgres: walwriter")) return "WAL writer";
+  if (title.startsWith("postgres: autovacuum")) return "autovacuum";
+  return "other";
 }
 
 const mib = (kb: number) => Math.round(kb / 102.4) / 10;
@@ -178,8 +206,8 @@ export class MemorySampler {
     string,
     { rss: number; pss: number; ussShm: number; procs: number; hwm: number }
   >();
-  // Per group, per pid: CPU ticks when first and last seen.
-  #cpu = new Map<string, Map<number, { first: number; last: number }>>();
+  // Per group, per pid: CPU ticks when first and last seen, and its kind (GroupSpec.kindOf).
+  #cpu = new Map<string, Map<number, { first: number; last: number; kind?: string }>>();
   // Per group: every descendant at the last sample (filtered out or not) with its parent, own
   // ticks and own + reaped ticks; and the ticks of unlisted processes counted so far.
   #reaped = new Map<
@@ -228,7 +256,8 @@ export class MemorySampler {
       for (const pid of pids) {
         const t = ticks.get(pid) ?? 0;
         // A process born since the last sample has used its CPU within the run: count from 0.
-        const seen = cpu.get(pid) ?? { first: this.#samples === 0 ? t : 0, last: t };
+        const seen = cpu.get(pid) ??
+          { first: this.#samples === 0 ? t : 0, last: t, kind: g.kindOf?.(processTitle(pid)) };
         intervalTicks += t - (cpu.has(pid) ? seen.last : seen.first);
         seen.last = t;
         cpu.set(pid, seen);
@@ -312,8 +341,15 @@ export class MemorySampler {
       groups: this.groups.map((g) => {
         const p = this.#peaks.get(g.name)!;
         let ticks = 0;
-        for (const { first, last } of this.#cpu.get(g.name)!.values()) ticks += last - first;
-        ticks += this.#reaped.get(g.name)!.ticks;
+        const byKind = new Map<string, number>();
+        const add = (kind: string, t: number) => byKind.set(kind, (byKind.get(kind) ?? 0) + t);
+        for (const { first, last, kind } of this.#cpu.get(g.name)!.values()) {
+          ticks += last - first;
+          add(kind ?? "", last - first);
+        }
+        const shortLived = this.#reaped.get(g.name)!.ticks;
+        ticks += shortLived;
+        add(shortLivedKind, shortLived);
         const cpuSeconds = ticks / ticksPerSecond;
         return {
           name: g.name,
@@ -325,6 +361,11 @@ export class MemorySampler {
           maxProcessHwmMiB: mib(p.hwm),
           cpuSeconds: Math.round(cpuSeconds * 10) / 10,
           avgCores: wallSeconds > 0 ? Math.round((cpuSeconds / wallSeconds) * 100) / 100 : 0,
+          ...(g.kindOf && {
+            cpuSecondsByKind: Object.fromEntries(
+              [...byKind].map(([kind, t]) => [kind, Math.round(t / ticksPerSecond * 100) / 100]),
+            ),
+          }),
         };
       }),
       budgetPeakRssMiB: mib(this.#budgetRss),
@@ -335,6 +376,15 @@ export class MemorySampler {
       machineBusyPctPerSecond: this.#machineBusy,
     };
   }
+}
+
+/** "backends 0.63, WAL writer 0.10, …" (largest first), each figure through `format`. */
+export function formatByKind(
+  secondsByKind: Record<string, number>,
+  format: (seconds: number) => string,
+): string {
+  return Object.entries(secondsByKind).sort((a, b) => b[1] - a[1])
+    .map(([kind, seconds]) => `${kind} ${format(seconds)}`).join(", ");
 }
 
 /** A fixed-width table of the report, for the terminal and the README. */
@@ -377,6 +427,7 @@ export function stackGroups(stack: Stack): GroupSpec[] {
       rootPid: postmaster,
       budget: true,
       filter: postgresDatabaseFilter(dbUrl.pathname.slice(1) || "postgres"),
+      kindOf: postgresProcessKind,
     });
   } else console.error("[bench] !!! postmaster not found: Postgres memory is not counted");
   return groups;

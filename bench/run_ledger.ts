@@ -29,7 +29,13 @@ import {
   describeMachine,
   machineInfo,
 } from "./machine.ts";
-import { formatMemory, type MemoryReport, MemorySampler, stackGroups } from "./memory.ts";
+import {
+  formatByKind,
+  formatMemory,
+  type MemoryReport,
+  MemorySampler,
+  stackGroups,
+} from "./memory.ts";
 import { resultsRoot, timestamp } from "./paths.ts";
 
 const env = (name: string) => Deno.env.get(name) || undefined;
@@ -240,9 +246,12 @@ if (memory && report?.requests) {
   const stackCpu = memory.groups.filter((g) => g.budget).reduce((s, g) => s + g.cpuSeconds, 0);
   lines.push(
     "CPU per request (ms of CPU time / requests answered):",
-    ...memory.groups.map((g) =>
-      `  ${g.name.padEnd(20)} ${perRequest(g.cpuSeconds).padStart(7)} ms  (${g.cpuSeconds} s)`
-    ),
+    ...memory.groups.flatMap((g) => [
+      `  ${g.name.padEnd(20)} ${perRequest(g.cpuSeconds).padStart(7)} ms  (${g.cpuSeconds} s)`,
+      ...(g.cpuSecondsByKind
+        ? [`    of which ${formatByKind(g.cpuSecondsByKind, perRequest)}`]
+        : []),
+    ]),
     `  ${"whole stack".padEnd(20)} ${perRequest(stackCpu).padStart(7)} ms  ` +
       "(API instances + HAProxy + Postgres, k6 excluded)",
     "peak memory and CPU per process group:",

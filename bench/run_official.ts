@@ -27,7 +27,13 @@ import {
   describeMachine,
   machineInfo,
 } from "./machine.ts";
-import { formatMemory, type MemoryReport, MemorySampler, stackGroups } from "./memory.ts";
+import {
+  formatByKind,
+  formatMemory,
+  type MemoryReport,
+  MemorySampler,
+  stackGroups,
+} from "./memory.ts";
 import { resultsRoot, timestamp } from "./paths.ts";
 import { formatTimeline, latencyTimeline, type Slice } from "./timeline.ts";
 import { GcCounter } from "./gc_counter.ts";
@@ -357,6 +363,8 @@ if (memory && report?.successfulPosts) {
     } ms for the stack (` +
       stackCpu.map((g) => `${g.name} ${perPayment(g.cpuSeconds)}`).join(", ") + ")",
   );
+  const postgres = memory.groups.find((g) => g.cpuSecondsByKind)?.cpuSecondsByKind;
+  if (postgres) lines.push(`  of which Postgres   ${formatByKind(postgres, perPayment)}`);
 }
 if (memory) lines.push("peak memory and CPU per process group:", formatMemory(memory));
 let timeline: Slice[] | undefined;
