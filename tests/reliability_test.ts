@@ -181,14 +181,13 @@ test("slower than the client timeout, then 422 on retry: never sent to the other
   );
 });
 
-// DEFECT: the fallback, once marked failing, is never probed again (src/processors/router.ts:
-// plan() only ever probes the default; applyHealth(failing=false) only resets lastProbeAt).
-// Rows whose attempt at the fallback had an unknown outcome stay pinned to it and are claimable
-// only while the fallback counts as healthy: with a healthy default they are never claimed
-// again — stuck in the queue forever (lag), and the fallback is never used again either.
+// Regression guard (a defect found and fixed here): a fallback once marked failing must be
+// probed again like the default. Rows whose attempt at the fallback had an unknown outcome stay
+// pinned to it and are claimable only while the fallback counts as healthy; when it was never
+// probed again, with a healthy default they stayed in the queue forever (lag), and the fallback
+// was never used again either.
 test({
   name: "an unknown outcome at the fallback is resolved after the default recovers",
-  ignore: false,
   fn: async () => {
     await withHostileStack({ FALLBACK_AFTER_MS: "0" }, async (stack) => {
       await configure(stack.processors.default, 0, true);
@@ -228,14 +227,14 @@ test({
   },
 });
 
-// DEFECT: with both processors down, when the fallback comes back first the backlog keeps
-// waiting for the default instead of draining to the fallback. At 0d3ec6a: the fallback is tried
-// once FALLBACK_AFTER_MS has passed, fails, and is never tried again (cause above). At 957e917:
-// the other instance, which had not yet seen the default fail, sent the whole backlog to it,
-// and those payments stay pinned to the default until it answers 200/422 (defect below).
+// Regression guard (a defect found and fixed here): with both processors down, when the
+// fallback comes back first, the backlog not yet attempted must drain to it instead of waiting
+// for the default. At 0d3ec6a the fallback was tried once FALLBACK_AFTER_MS had passed, failed,
+// and was never tried again (cause above). At 957e917 the other instance, which had not yet
+// seen the default fail, sent the whole backlog to it, and those payments stay pinned to the
+// default until it answers 200/422 (the policy below).
 test({
   name: "both processors down, the fallback comes back first: the backlog drains to it",
-  ignore: false,
   fn: async () => {
     await withHostileStack({ FALLBACK_AFTER_MS: "300" }, async (stack) => {
       await configure(stack.processors.default, 0, true);
@@ -278,7 +277,6 @@ test({
 // itself (one connection per call) would make a 500 proof enough to move, at a CPU cost.
 test({
   name: "a payment whose only call got a 500 stays with that processor until it settles there",
-  ignore: false,
   fn: async () => {
     await withHostileStack({ FALLBACK_AFTER_MS: "300" }, async (stack) => {
       await configure(stack.processors.default, 0, true);
@@ -305,16 +303,15 @@ test({
   },
 });
 
-// DEFECT: "connection refused" is taken as proof that nothing reached the processor
-// (src/processors/client.ts isConnectionRefused → not_processed → unpinned), but Deno's fetch
+// Regression guard (a defect found and fixed here): "connection refused" is no proof that
+// nothing reached the processor, and counts as unknown (src/processors/client.ts). Deno's fetch
 // silently repeats a request once on a new connection when a reused keep-alive connection
 // closes before the answer. If the processor recorded the first transmission and then stopped
-// listening (a crash or restart), the repeat is refused and fetch reports "Connection
-// refused": the attempt is unpinned and the payment is sent again — to the fallback (recorded
-// twice) or to the default with a new requestedAt (books disagree on sub-ranges).
+// listening (a crash or restart), the repeat is refused; when that unpinned the attempt, the
+// payment was sent again — to the fallback (recorded twice) or to the default with a new
+// requestedAt (books disagree on sub-ranges).
 test({
   name: "a processor that records, then stops listening mid-answer: still processed once",
-  ignore: false,
   fn: async () => {
     await withHostileStack(
       { FALLBACK_AFTER_MS: "0", PROCESSOR_TIMEOUT_MS: "3000" },
@@ -339,15 +336,13 @@ test({
   },
 });
 
-// DEFECT (same cause, other face): the silent repeat of a request whose reused connection
-// closed before the answer can also get a 500 or 429. fetch then returns that status, and the
-// call counts as "not processed" although its first transmission was recorded: the payment is
-// unpinned and recorded again elsewhere. Treating "refused" as unknown does not cover this;
-// only a processor client that never repeats a request by itself does (e.g. a Deno.HttpClient
-// without idle connection reuse, or one connection per call).
+// Regression guard (same cause, other face): the silent repeat of a request whose reused
+// connection closed before the answer can also get a 500 or 429. fetch then returns that
+// status, and the call counts as "not processed" although its first transmission was
+// recorded. Treating "refused" as unknown does not cover this; keeping every attempt pinned
+// until a 200/422 (reschedulePayments, src/payments/store.ts) does.
 test({
   name: "a call recorded, its answer lost, its silent repeat refused with 500: still once",
-  ignore: false,
   fn: async () => {
     await withHostileStack(
       { FALLBACK_AFTER_MS: "0", PROCESSOR_TIMEOUT_MS: "3000" },
@@ -379,15 +374,14 @@ test({
   },
 });
 
-// DEFECT: a 500 or 429 on the retry of an attempt whose earlier call timed out unpins the
-// attempt (src/worker/dispatcher.ts: unpin = outcome === "not_processed"), although the earlier
-// call may still be inside the processor's delay and record the payment afterwards (spec §3:
-// the delay runs before the failure check and the insert). The payment then goes to the
-// fallback (recorded twice) or to the default with a new requestedAt. An attempt that ever had
-// an unknown outcome (or was taken over from a crashed holder) must stay pinned until a 200/422.
+// Regression guard (a defect found and fixed here): a 500 or 429 on the retry of an attempt
+// whose earlier call timed out must not unpin the attempt, since the earlier call may still be
+// inside the processor's delay and record the payment afterwards (spec §3: the delay runs
+// before the failure check and the insert). When it did, the payment went to the fallback
+// (recorded twice) or to the default with a new requestedAt. Attempts stay pinned until a
+// 200/422 (reschedulePayments, src/payments/store.ts).
 test({
   name: "a 500 on the retry after a timeout does not free the attempt",
-  ignore: false,
   fn: async () => {
     await withHostileStack(
       { FALLBACK_AFTER_MS: "0", PROCESSOR_TIMEOUT_MS: "200" },
@@ -433,10 +427,11 @@ const everyFault: Weather = {
   failing: 0.2,
 };
 
-// While the defects above are open, the runnable storms keep apart what triggers them: one
-// storm cuts answers off (resets, drops, calls slower than the timeout) but never answers 500
-// or 429, the other answers 500 and 429 but never cuts a call off; neither refuses
-// connections while calls are in flight, and the fallback never leaves an outcome unknown.
+// The storms keep apart what triggered the defects above (all fixed), so a regression shows
+// which cause is back: one storm cuts answers off (resets, drops, calls slower than the
+// timeout) but never answers 500 or 429, the other answers 500 and 429 but never cuts a call
+// off; neither refuses connections while calls are in flight, and the fallback never leaves an
+// outcome unknown.
 const cutting: [Weather, Weather] = [
   {
     faults: [
@@ -519,7 +514,6 @@ test("a storm of 500s, 429s and failures at both processors under steady load", 
 // and payments are recorded twice or with another requestedAt.
 test({
   name: "a storm of every fault at both processors, under load",
-  ignore: false,
   fn: async () => {
     const env = { FALLBACK_AFTER_MS: "0", PROCESSOR_TIMEOUT_MS: "300" };
     await withHostileStack(env, async (stack) => {
@@ -598,7 +592,6 @@ const clientTimeoutMs = 1_500;
 // and bound /health's probe query. This is the fast version of tests/chaos/postgres_restart_test.ts.
 test({
   name: "Postgres restart under load: prompt 503 while down, prompt recovery, nothing lost",
-  ignore: false,
   fn: async () => {
     // A cluster of its own, stopped and started freely without disturbing the shared one.
     const pg = await startCluster("pg-reliability");
