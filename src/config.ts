@@ -114,10 +114,10 @@ export function readConfig(env: Env = Deno.env.toObject()): Config {
     // `deno task bench` (2026-12-02, two runs each, alternating, bench/README.md): with 4,
     // statements executed in 0.29-0.30 ms per payment and Postgres used 0.86-0.93 ms, against
     // 0.39-0.42 and 1.10-1.16 ms with 10; the stack 2.06-2.31 against 2.45-2.62 ms (2 was
-    // within noise of 4). The hot paths use few at once: intake 1 (INTAKE_MAX_FLUSHES),
-    // settles and reschedules up to 2 each (src/worker/outcome_writer.ts); beyond 4, postgres.js
-    // queues a query behind a busy one. Each instance also holds 1 LISTEN connection and, with
-    // SYNCHRONOUS_COMMIT=off, 1 for durable claims.
+    // within noise of 4). This pool serves the summary, the ledger, the console and the
+    // health and metrics reads; the hot paths have connections of their own (src/service.ts):
+    // the intake INTAKE_MAX_FLUSHES, settles and reschedules 2, durable claims 1 (with
+    // SYNCHRONOUS_COMMIT=off), plus 1 LISTEN connection.
     dbPoolMax: r.int("DB_POOL_MAX", 4, 2, 200),
     // Default "off": the ack then costs no fsync; an instance crash still loses nothing, a
     // Postgres crash can lose the last ~3 × wal_writer_delay of acknowledged payments.

@@ -10,7 +10,7 @@ import {
 } from "../payments/store.ts";
 
 // Outcome writes batch naturally; two flushes at once leave the rest of the pool to intake.
-const outcomeFlushes = 2;
+export const outcomeFlushes = 2;
 const outcomeBatchMax = 500;
 
 /**
