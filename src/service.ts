@@ -47,7 +47,7 @@ export async function startService(config: Config, log?: Logger): Promise<Servic
   // query to the pool's longest-idle connection, so in the shared pool every INSERT ran on
   // a backend whose caches had gone cold; on its own connection it runs on the same warm one.
   // `deno task bench`, 2026-12-02 (bench/README.md, 14:45 UTC), six runs against nine: the
-  // INSERT executes in 0.14–0.19 ms instead of 0.20–0.25, the stack uses 2.25 ms of CPU per
+  // INSERT executes in 0.14–0.19 ms instead of 0.20–0.23, the stack uses 2.25 ms of CPU per
   // payment on average instead of 2.36. Same application_name: they are this instance's.
   const intakeSql = connect(config.databaseUrl, {
     max: config.intakeMaxFlushes,
