@@ -28,11 +28,14 @@ export interface Service {
 
 export async function startService(config: Config, log?: Logger): Promise<Service> {
   log ??= createLogger(config.logLevel, { instance: config.instanceId }, config.logFormat);
-  const sql = connect(config.databaseUrl, {
-    max: config.dbPoolMax,
-    applicationName: config.instanceId,
-    synchronousCommit: config.synchronousCommit,
-  });
+  // This instance's pools: the same name (pool_stats_store finds them by it) and commit mode.
+  const newPool = (max: number) =>
+    connect(config.databaseUrl, {
+      max,
+      applicationName: config.instanceId,
+      synchronousCommit: config.synchronousCommit,
+    });
+  const sql = newPool(config.dbPoolMax);
   // Claims must commit durably whatever the acknowledgement's setting (claimBatch): with
   // SYNCHRONOUS_COMMIT=off they get one connection of their own whose session is "on", so a
   // claim is one statement instead of a four-round-trip transaction. The dispatcher claims
@@ -48,17 +51,9 @@ export async function startService(config: Config, log?: Logger): Promise<Servic
   // a backend whose caches had gone cold; on its own connection it runs on the same warm one.
   // `deno task bench`, 2026-12-02 (bench/README.md, 14:45 UTC), six runs against nine: the
   // INSERT executes in 0.14–0.19 ms instead of 0.20–0.23, the stack uses 2.25 ms of CPU per
-  // payment on average instead of 2.36. Same application_name: they are this instance's.
-  const intakeSql = connect(config.databaseUrl, {
-    max: config.intakeMaxFlushes,
-    applicationName: config.instanceId,
-    synchronousCommit: config.synchronousCommit,
-  });
-  const outcomeSql = connect(config.databaseUrl, {
-    max: outcomeFlushes,
-    applicationName: config.instanceId,
-    synchronousCommit: config.synchronousCommit,
-  });
+  // payment on average instead of 2.36.
+  const intakeSql = newPool(config.intakeMaxFlushes);
+  const outcomeSql = newPool(outcomeFlushes);
   const applied = await migrate(sql);
   if (applied.length) log.info("migrations_applied", { applied });
 
@@ -137,13 +132,8 @@ export async function startService(config: Config, log?: Logger): Promise<Servic
   // ms, max of the run 379-441 → 123-128 ms, 99.79-99.85 → 100 % under 250 ms. Not awaited:
   // awaiting it before the bind lengthened start-up; awaiting it after the bind made /health
   // answer before start-up had ended. A failure only means connections open on demand.
-  const pools: [Sql, number][] = [
-    [sql, config.dbPoolMax],
-    [intakeSql, config.intakeMaxFlushes],
-    [outcomeSql, outcomeFlushes],
-  ];
-  for (const [pool, size] of pools) {
-    openConnections(pool, size).catch((err) => log.warn("pool_open_failed", { err }));
+  for (const pool of [sql, intakeSql, outcomeSql]) {
+    openConnections(pool).catch((err) => log.warn("pool_open_failed", { err }));
   }
 
   let stopping: Promise<void> | undefined;

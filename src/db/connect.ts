@@ -34,9 +34,9 @@ export function connect(databaseUrl: string, options: ConnectOptions = {}): Sql 
 }
 
 /**
- * Opens `count` connections of the pool now: postgres.js opens a new connection for a query
- * that finds none idle (up to its max), so `count` queries at once open `count` of them.
+ * Opens every connection of the pool now: postgres.js opens a new connection for a query that
+ * finds none idle (up to its max), so `max` queries at once open `max` of them.
  */
-export async function openConnections(sql: Sql, count: number): Promise<void> {
-  await Promise.all(Array.from({ length: count }, () => sql`select 1`));
+export async function openConnections(sql: Sql): Promise<void> {
+  await Promise.all(Array.from({ length: sql.options.max }, () => sql`select 1`));
 }
