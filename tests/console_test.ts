@@ -23,6 +23,7 @@ async function seedQueued(
     processor?: 1 | 2;
     attempts?: number;
     outcome?: string;
+    uncertain?: boolean;
   },
 ): Promise<string> {
   const id = crypto.randomUUID();
@@ -31,10 +32,11 @@ async function seedQueued(
     values (${id}, 1990, now() - ${row.acceptedAgo} * interval '1 second')`;
   await sql`
     insert into payment_queue (correlation_id, amount_cents, visible_at, lease_owner, attempts,
-      processor, requested_at, last_outcome)
+      processor, requested_at, last_outcome, attempt_uncertain)
     values (${id}, 1990, now() + ${row.visibleIn} * interval '1 second', ${row.owner ?? null},
       ${row.attempts ?? 0}, ${row.processor ?? null},
-      ${row.processor ? sql`now() - interval '1 second'` : null}, ${row.outcome ?? null})`;
+      ${row.processor ? sql`now() - interval '1 second'` : null}, ${row.outcome ?? null},
+      ${row.uncertain ?? false})`;
   return id;
 }
 
@@ -55,14 +57,16 @@ const test = suite("console", async (defer) => {
   const sql = db.sql;
   for (const acceptedAgo of [5, 6]) await seedQueued(sql, { acceptedAgo, visibleIn: -1 });
   await seedQueued(sql, { acceptedAgo: 30, visibleIn: 20, processor: 1, owner: "api1" });
+  // Retrying: its last attempt got a 500 and was released (no processor, no requestedAt).
+  await seedQueued(sql, { acceptedAgo: 40, visibleIn: 5, attempts: 2, outcome: "500" });
   await seedQueued(sql, {
-    acceptedAgo: 40,
+    acceptedAgo: 50,
     visibleIn: 5,
     processor: 1,
-    attempts: 2,
-    outcome: "500",
+    attempts: 1,
+    outcome: "timeout",
+    uncertain: true,
   });
-  await seedQueued(sql, { acceptedAgo: 50, visibleIn: 5, processor: 1, outcome: "timeout" });
   oldestId = await seedQueued(sql, { acceptedAgo: 90, visibleIn: -3, processor: 2, owner: "x" });
   for (let i = 0; i < 3; i++) await seedSettled(sql, 1, 1000, 20 + i);
   await seedSettled(sql, 2, 12345, 30);

@@ -182,7 +182,7 @@ test("queued while the default fails, pinned after a timeout, settled after the 
   });
 });
 
-test("retrying with the last outcome, pinned for unknown ones and dead holders", async () => {
+test("retrying after a 500, pinned for unknown ones and dead holders", async () => {
   await withRoutesOnly(async (baseUrl) => {
     const id = crypto.randomUUID();
     await insertPayment(id, 990);
@@ -193,35 +193,56 @@ test("retrying with the last outcome, pinned for unknown ones and dead holders",
     assert.equal(inFlight.state, "in_flight");
     assert.equal(inFlight.attempts, 1);
 
-    // The processor answered 500: a definite failure, retried on the same attempt.
+    // The processor answered 500: a definite failure, the attempt is released and the next
+    // try starts a fresh one.
     await reschedulePayments(db.sql, [{
       ...claim,
       delayMs: 60_000,
       outcome: "500",
+      definitive: true,
     }]);
     const retrying = (await getStatus(baseUrl, id)).body;
-    assert.equal(retrying.state, "retrying");
-    assert.equal(retrying.lastOutcome, "500");
-    assert.equal(retrying.attempts, 1);
-    assert.equal(retrying.requestedAt, inFlight.requestedAt);
+    assert.deepEqual(
+      [retrying.state, retrying.lastOutcome, retrying.attempts],
+      ["retrying", "500", 1],
+    );
+    assert.deepEqual([retrying.processor, retrying.requestedAt], [null, null]);
+    assert.ok(retrying.nextAttemptAt);
 
-    // A timeout: the outcome is unknown, the payment is pinned to its attempt.
+    // A timeout: the outcome is unknown, the payment is pinned to its (new) attempt.
     await db.sql`update payment_queue set visible_at = now() where correlation_id = ${id}`;
     const [again] = await claimOne(60_000);
+    assert.notEqual(again.requestedAt.toISOString(), inFlight.requestedAt);
     await reschedulePayments(db.sql, [{
       ...again,
       delayMs: 0,
       outcome: "timeout",
+      definitive: false,
     }]);
     const pinned = (await getStatus(baseUrl, id)).body;
     assert.deepEqual([pinned.state, pinned.lastOutcome, pinned.attempts], ["pinned", "timeout", 2]);
+    assert.equal(pinned.requestedAt, again.requestedAt.toISOString());
+
+    // A 500 after it proves nothing about the call that timed out: still pinned.
+    const [retry] = await claimOne(60_000);
+    await reschedulePayments(db.sql, [{
+      ...retry,
+      delayMs: 0,
+      outcome: "500",
+      definitive: true,
+    }]);
+    const still = (await getStatus(baseUrl, id)).body;
+    assert.deepEqual(
+      [still.state, still.lastOutcome, still.attempts, still.requestedAt],
+      ["pinned", "500", 3, pinned.requestedAt],
+    );
 
     // A holder that died mid-call: its lease runs out with the owner still set.
     const [third] = await claimOne(1);
     await waitUntil("the lease runs out", async () => {
       return (await getStatus(baseUrl, id)).body.state === "pinned";
     });
-    assert.equal((await getStatus(baseUrl, id)).body.attempts, 3);
+    assert.equal((await getStatus(baseUrl, id)).body.attempts, 4);
 
     // Settled (a 422 settles like a 200), with the calls it took when the settle records them.
     await db.sql`update payment_queue set visible_at = now() where correlation_id = ${id}`;
@@ -231,10 +252,10 @@ test("retrying with the last outcome, pinned for unknown ones and dead holders",
     const settled = (await getStatus(baseUrl, id)).body;
     assert.deepEqual(
       [settled.state, settled.attempts, settled.processor, settled.amount, settled.lastOutcome],
-      // The dead holder's call was never recorded (it died before it could): 2 + this one.
-      ["settled", 3, "default", 9.9, null],
+      // The dead holder's call was never recorded (it died before it could): 3 + this one.
+      ["settled", 4, "default", 9.9, null],
     );
-    assert.equal(settled.requestedAt, inFlight.requestedAt);
+    assert.equal(settled.requestedAt, pinned.requestedAt);
     assert.ok(settled.settledAt);
   });
 });

@@ -21,7 +21,7 @@ import {
 } from "./console_store.ts";
 import { feeCents } from "./fees.ts";
 import { summarize } from "../payments/summary_store.ts";
-import { isDefiniteFailure } from "./payment_state.ts";
+import { queueRowState } from "./payment_state.ts";
 
 export interface FeedOptions {
   /** How long one read serves every viewer. */
@@ -187,13 +187,12 @@ function assemble(
       correlationId: p.correlationId,
       amount: formatCents(p.amountCents),
       ageSeconds: p.ageSeconds,
-      state: p.processor === null
-        ? "queued"
-        : p.leased && !p.due
-        ? "in_flight"
-        : !p.leased && isDefiniteFailure(p.lastOutcome)
-        ? "retrying"
-        : "pinned",
+      state: queueRowState({
+        hasAttempt: p.processor !== null,
+        attempts: p.attempts,
+        leased: p.leased,
+        due: p.due,
+      }),
       processor: p.processor === null ? null : names[p.processor],
       attempts: p.attempts,
       lastOutcome: p.lastOutcome,

@@ -130,20 +130,19 @@ export interface StateCounts {
 }
 
 export async function readStateCounts(sql: Queryable): Promise<StateCounts> {
-  // "retrying": the last outcome is a status classifyStatus calls not_processed (5xx, 429).
+  // queueRowState's rule: no attempt fixed → queued, or retrying once a released attempt has
+  // failed; an attempt fixed → in flight under a live lease, else pinned.
   const [row] = await sql<
     { queued: string; in_flight: string; retrying: string; pinned: string; total: string }[]
   >`
     select
-      count(*) filter (where processor is null) as queued,
+      count(*) filter (where processor is null and attempts = 0) as queued,
+      count(*) filter (where processor is null and attempts > 0) as retrying,
       count(*) filter (where processor is not null and leased and not due) as in_flight,
-      count(*) filter (where processor is not null and not leased and definite) as retrying,
-      count(*) filter (where processor is not null
-        and ((leased and due) or (not leased and not definite))) as pinned,
+      count(*) filter (where processor is not null and not (leased and not due)) as pinned,
       count(*) as total
     from (
-      select processor, lease_owner is not null as leased, visible_at <= now() as due,
-        coalesce(last_outcome ~ '^([5-9][0-9][0-9]|429)$', false) as definite
+      select processor, attempts, lease_owner is not null as leased, visible_at <= now() as due
       from payment_queue
     ) q`;
   return {

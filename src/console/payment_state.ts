@@ -1,15 +1,19 @@
 // A payment's state, derived from its rows (pure, so every branch is testable without a clock).
 //
 //   settled    a ledger row exists (moved there by a 200 or a 422 from the processor).
-//   queued     a queue row with no attempt yet (processor null): waiting for its first call.
+//   queued     a queue row never attempted (no attempt fixed, no call made): waiting for its
+//              first call.
 //   in_flight  a live lease (lease_owner set, visible_at in the future): a call is under way.
-//   retrying   the last attempt definitely failed (the processor answered 5xx or 429) and the
-//              payment waits for its next try, still on the same processor and requestedAt.
-//   pinned     the last attempt's outcome is unknown (timeout, reset, refused, an odd status,
-//              or a holder whose lease ran out mid-call): only the same processor, asked again
-//              with the same requestedAt, can settle it. Also shown when the outcome was not
-//              recorded (last_outcome null): without proof that the call failed, it is unknown.
-import { classifyStatus } from "../processors/client.ts";
+//   retrying   the last attempt definitely failed (the processor answered 5xx or 429, or could
+//              not be reached) and was released (reschedulePayments): no attempt is fixed, and
+//              the next try starts a fresh one, with a new requestedAt, wherever the router sends
+//              it.
+//   pinned     an attempt is fixed and no call of it is under way: some call of it ended without
+//              a definitive answer (timeout, reset, an odd status: attempt_uncertain, sql/009),
+//              or its holder's lease ran out mid-call. Only the same processor, asked again with
+//              the same requestedAt, can settle it; a later 500 does not release it.
+// Each queue row is in exactly one of queued, in_flight, retrying, pinned (queueRowState), and
+// the console's counts (console_store.ts, readStateCounts) use the same rule in SQL.
 import { formatCents } from "../money.ts";
 import { processorNames } from "../processors/processor_id.ts";
 import type { PaymentRecord } from "./payment_status_store.ts";
@@ -33,10 +37,20 @@ export interface PaymentStatus {
   settledAt: string | null;
 }
 
-/** True when the recorded outcome proves the call was not processed (5xx, 429). */
-export function isDefiniteFailure(outcome: string | null): boolean {
-  return outcome !== null && /^\d{3}$/.test(outcome) &&
-    classifyStatus(Number(outcome)) === "not_processed";
+export type QueueRowState = Exclude<PaymentState, "settled">;
+
+/** What a queue row's state depends on; `due`: its visible_at has passed. */
+export interface QueueRowFacts {
+  hasAttempt: boolean;
+  attempts: number;
+  leased: boolean;
+  due: boolean;
+}
+
+export function queueRowState(row: QueueRowFacts): QueueRowState {
+  if (!row.hasAttempt) return row.attempts > 0 ? "retrying" : "queued";
+  // A lease that ran out with its owner still set: the holder died or hung mid-call.
+  return row.leased && !row.due ? "in_flight" : "pinned";
 }
 
 export function derivePaymentStatus(record: PaymentRecord): PaymentStatus {
@@ -74,24 +88,32 @@ export function derivePaymentStatus(record: PaymentRecord): PaymentStatus {
     settledAt: null,
     nextAttemptAt: due ? record.readAt.toISOString() : q.visibleAt.toISOString(),
   };
-  if (q.processor === null) {
-    return { ...pending, state: "queued", lastOutcome: null, attempts: q.attempts };
+  const state = queueRowState({
+    hasAttempt: q.processor !== null,
+    attempts: q.attempts,
+    leased,
+    due,
+  });
+  switch (state) {
+    case "queued":
+      return { ...pending, state, lastOutcome: null, attempts: q.attempts };
+    case "in_flight":
+      return {
+        ...pending,
+        state,
+        lastOutcome: q.lastOutcome,
+        attempts: q.attempts + 1,
+        nextAttemptAt: null,
+      };
+    default:
+      // A holder whose lease ran out made a call that is not counted in attempts yet.
+      return {
+        ...pending,
+        state,
+        lastOutcome: q.lastOutcome,
+        attempts: q.attempts + (leased ? 1 : 0),
+      };
   }
-  if (leased && !due) {
-    return {
-      ...pending,
-      state: "in_flight",
-      lastOutcome: q.lastOutcome,
-      attempts: q.attempts + 1,
-      nextAttemptAt: null,
-    };
-  }
-  if (leased) {
-    // The holder's lease ran out with its call unanswered: it died or hung mid-call.
-    return { ...pending, state: "pinned", lastOutcome: q.lastOutcome, attempts: q.attempts + 1 };
-  }
-  const state = isDefiniteFailure(q.lastOutcome) ? "retrying" : "pinned";
-  return { ...pending, state, lastOutcome: q.lastOutcome, attempts: q.attempts };
 }
 
 /** The JSON body; the amount is written as the exact decimal of the cents. */

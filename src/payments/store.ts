@@ -45,6 +45,8 @@ export interface Reschedule extends ClaimRef {
   delayMs: number;
   /** The failed call's detail ("500", "429", "timeout", "refused", …), shown by the console. */
   outcome: string;
+  /** The call proved it recorded nothing (CallResult outcome "not_processed"). */
+  definitive: boolean;
 }
 
 /**
@@ -122,7 +124,8 @@ export async function notifyPending(sql: Sql): Promise<void> {
 /**
  * Leases up to `limit` due rows, in one statement (one round trip, one commit). The CTE locks
  * exactly the chosen rows (a plain IN-subquery can update more than the limit), and each row
- * keeps any attempt already in progress.
+ * keeps any attempt already in progress. A take-over of a row with an attempt marks it
+ * uncertain (sql/009): the holder whose lease ran out may still have a call on its way.
  *
  * `durableSql` must be a pool whose sessions commit with synchronous_commit = on, whatever
  * SYNCHRONOUS_COMMIT says for the acknowledgement (src/service.ts gives the claims a pool of
@@ -159,7 +162,9 @@ export async function claimBatch(durableSql: Sql, req: ClaimRequest): Promise<Cl
       lease_owner = ${req.owner},
       visible_at = now() + ${req.leaseMs} * interval '1 millisecond',
       processor = coalesce(q.processor, ${req.target}::int2),
-      requested_at = coalesce(q.requested_at, ${req.requestedAt})
+      requested_at = coalesce(q.requested_at, ${req.requestedAt}),
+      attempt_uncertain = q.processor is not null
+        and (q.attempt_uncertain or due.previous_owner is not null)
     from due
     where q.correlation_id = due.correlation_id
     returning q.correlation_id, q.amount_cents, q.processor, q.requested_at, q.claim_seq,
@@ -200,32 +205,53 @@ export async function settlePayments(sql: Sql, refs: ClaimRef[]): Promise<Set<st
 }
 
 /**
- * Puts claimed rows back for a later retry, still under the claim that holds them. The attempt
- * stays pinned whatever the failure: even a 500 does not prove that an earlier call of the
- * same attempt (timed out, cut off, or silently re-sent by the HTTP client on a new
- * connection) will not be recorded, so an attempt, once sent, is settled only where it went.
+ * Puts claimed rows back for a later retry, still under the claim that holds them. A call that
+ * proved it recorded nothing (`definitive`: 5xx, 429, no connection) releases the attempt —
+ * processor and requested_at back to null — so the next claim starts a fresh one, stamped with
+ * its own requestedAt and sent where the router says. This is safe because the client never
+ * re-sends a request by itself (src/processors/client.ts): that answer covers the only
+ * transmission of that call. It is not enough when another call of the same attempt may still
+ * be recorded (a timeout, a reset, a holder that died: attempt_uncertain, sql/009): then the
+ * attempt stays pinned, as it does after any failure without a definitive answer, and is
+ * settled only where it went, by a 200 or a 422. A fresh attempt also keeps resumed payments'
+ * requestedAt out of the audit's window (outcome_writer.ts, settleAtOnceAgeMs).
  */
 export async function reschedulePayments(sql: Sql, items: Reschedule[]): Promise<number> {
   const ids = items.map((r) => r.correlationId);
   const seqs = items.map((r) => r.claimSeq);
   const delays = items.map((r) => r.delayMs);
   const outcomes = items.map((r) => r.outcome);
+  // As text[]: the driver does not serialise a JS array of booleans as bool[].
+  const definitive = items.map((r) => String(r.definitive));
   const result = await sql`
     update payment_queue q set
       visible_at = now() + r.delay_ms * interval '1 millisecond',
       lease_owner = null,
       attempts = q.attempts + 1,
-      last_outcome = r.outcome
-    from unnest(${ids}::uuid[], ${seqs}::int4[], ${delays}::int4[], ${outcomes}::text[])
-      as r(correlation_id, claim_seq, delay_ms, outcome)
+      last_outcome = r.outcome,
+      processor = case when r.definitive and not q.attempt_uncertain then null
+        else q.processor end,
+      requested_at = case when r.definitive and not q.attempt_uncertain then null
+        else q.requested_at end,
+      -- False when released; once true it stays true for the attempt.
+      attempt_uncertain = q.attempt_uncertain or not r.definitive
+    from unnest(
+        ${ids}::uuid[], ${seqs}::int4[], ${delays}::int4[], ${outcomes}::text[],
+        ${definitive}::text[]::bool[]
+      ) as r(correlation_id, claim_seq, delay_ms, outcome, definitive)
     where q.correlation_id = r.correlation_id and q.claim_seq = r.claim_seq`;
   return result.count;
 }
 
-/** On graceful shutdown: make this instance's leased rows claimable again at once. */
+/**
+ * On graceful shutdown: make this instance's leased rows claimable again at once. Their
+ * attempts stay pinned and become uncertain: from here nobody can tell whether a call of theirs
+ * went out (the worker's calls are cut off or still running).
+ */
 export async function releaseLeases(sql: Sql, owner: string): Promise<number> {
   const result = await sql`
-    update payment_queue set visible_at = now(), lease_owner = null
+    update payment_queue set visible_at = now(), lease_owner = null,
+      attempt_uncertain = processor is not null
     where lease_owner = ${owner} and visible_at > now()`;
   return result.count;
 }

@@ -9,13 +9,17 @@ type Queryable = postgres.ISql;
 
 /** Every queued row is in exactly one of dueNow, backingOff, pinned, inFlight. */
 export interface QueueDepth {
-  /** Free to go to any processor, claimable now. */
+  /** No attempt fixed, so free to go to any processor: claimable now. */
   dueNow: number;
-  /** Free to go to any processor, waiting out a retry backoff. */
+  /**
+   * No attempt fixed, waiting out a retry backoff: the last attempt definitely failed (5xx, 429,
+   * not reachable) and was released; the next claim starts a fresh one (reschedulePayments).
+   */
   backingOff: number;
   /**
-   * Not held, but tied to an attempt whose outcome is unknown (timeout, reset, a holder that
-   * died): only the same processor, asked again with the same requestedAt, may settle it.
+   * Not held, but tied to an attempt that may still be recorded (a call of it timed out or was
+   * cut off, or its holder died: attempt_uncertain, sql/009): only the same processor, asked
+   * again with the same requestedAt, may settle it.
    */
   pinned: number;
   /** Of `pinned`, those claimable now. */

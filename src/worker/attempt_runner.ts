@@ -75,6 +75,7 @@ export class AttemptRunner {
           ...ref,
           delayMs: retryDelayMs(row.attempts, this.#options.retry),
           outcome: result.detail,
+          definitive: result.outcome === "not_processed",
         });
       }
     } catch (err) {
