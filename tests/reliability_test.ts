@@ -287,13 +287,14 @@ test({
   },
 });
 
-// Regression guard (a defect found and fixed here): "connection refused" is no proof that
-// nothing reached the processor, and counts as unknown (src/processors/client.ts). Deno's fetch
-// silently repeats a request once on a new connection when a reused keep-alive connection
-// closes before the answer. If the processor recorded the first transmission and then stopped
-// listening (a crash or restart), the repeat is refused; when that unpinned the attempt, the
-// payment was sent again — to the fallback (recorded twice) or to the default with a new
-// requestedAt (books disagree on sub-ranges).
+// Regression guard (a defect found and fixed here): the processor recorded a call, then
+// stopped listening before answering (a crash or restart). With Deno's fetch, which silently
+// repeated the request on a new connection, the repeat was refused, and when that unpinned the
+// attempt the payment was sent again — to the fallback (recorded twice) or to the default with
+// a new requestedAt (books disagree on sub-ranges). The client now sends each request once
+// (src/processors/http1_pool.ts): the cut connection is an unknown outcome, which marks the
+// attempt uncertain, so the refused connections that follow (not sent: "not processed") keep
+// it pinned until the default answers 200 or 422.
 test({
   name: "a processor that records, then stops listening mid-answer: still processed once",
   fn: async () => {

@@ -3,6 +3,7 @@
 // the claim loop (dispatcher.ts), which decides what to claim and how many calls run at once.
 import type { Logger } from "../log.ts";
 import { callProcessor } from "../processors/client.ts";
+import type { Http1Pool } from "../processors/http1_pool.ts";
 import type { ProcessorRouter } from "../processors/router.ts";
 import type { ClaimedPayment } from "../payments/store.ts";
 import type { OutcomeWriter } from "./outcome_writer.ts";
@@ -16,7 +17,8 @@ export interface RetryBackoff {
 
 export interface AttemptRunnerOptions {
   router: ProcessorRouter;
-  urls: Record<ProcessorId, string>;
+  /** Keep-alive connections to each processor, owned by the dispatcher. */
+  pools: Record<ProcessorId, Http1Pool>;
   /** Shared with the claim loop, which waits for it to drain on stop. */
   outcomes: OutcomeWriter;
   retry: RetryBackoff;
@@ -53,7 +55,7 @@ export class AttemptRunner {
     const { router, outcomes, log, metrics } = this.#options;
     try {
       const result = await callProcessor(
-        this.#options.urls[row.processor],
+        this.#options.pools[row.processor],
         row,
         router.timeoutMs(row.processor),
       );
@@ -66,9 +68,11 @@ export class AttemptRunner {
           metrics.paymentsProcessed[row.processor].inc();
         }
       } else {
-        // "unknown" (timeout, reset) goes back like "not_processed": the attempt stays pinned to
-        // its processor and requestedAt (see reschedulePayments), so if an earlier call did land,
-        // the retry learns it there (422) instead of paying a second time elsewhere.
+        // Back to the queue for a retry. "not_processed" proves this call recorded nothing, and
+        // releases the attempt unless an earlier call of it may still land; "unknown" (timeout,
+        // cut off) keeps it pinned to its processor and requestedAt, so if the call did land,
+        // the retry learns it there (422) instead of paying a second time elsewhere (see
+        // reschedulePayments).
         metrics.paymentRetries.inc();
         log.debug("attempt_failed", { id: row.correlationId, detail: result.detail });
         await outcomes.reschedule({

@@ -19,6 +19,7 @@ import { LoopWaker } from "./loop_waker.ts";
 import { DEFAULT, FALLBACK, type ProcessorId } from "../processors/processor_id.ts";
 import type { ServiceMetrics } from "../metrics/service_metrics.ts";
 import type { Reservation } from "../payments/intake.ts";
+import { Http1Pool } from "../processors/http1_pool.ts";
 
 export interface DispatcherSettings {
   owner: string;
@@ -61,6 +62,7 @@ export class Dispatcher {
   readonly #outcomes: OutcomeWriter;
   readonly #attempts: AttemptRunner;
   readonly #waker: LoopWaker;
+  readonly #pools: Record<ProcessorId, Http1Pool>;
 
   private readonly sql: Sql;
   private readonly claimSql: Sql;
@@ -87,9 +89,15 @@ export class Dispatcher {
       Date.now(),
     );
     this.#outcomes = new OutcomeWriter(sql, settings.settleLingerMs);
+    // Each call in flight holds a connection: keeping as many idle as calls may run at once
+    // means a steady load never opens one.
+    this.#pools = {
+      1: new Http1Pool(options.urls[DEFAULT], settings.maxInFlight),
+      2: new Http1Pool(options.urls[FALLBACK], settings.maxInFlight),
+    };
     this.#attempts = new AttemptRunner({
       router: options.router,
-      urls: options.urls,
+      pools: this.#pools,
       outcomes: this.#outcomes,
       retry: { baseMs: settings.retryBaseMs, maxMs: settings.retryMaxMs },
       log: options.log,
@@ -173,13 +181,18 @@ export class Dispatcher {
     if (this.#inFlight === 0) this.#idleWaiters.splice(0).forEach((r) => r());
   }
 
-  /** Stops claiming, lets calls in flight finish and record, then frees this owner's leases. */
+  /**
+   * Stops claiming, lets calls in flight finish and record, closes the processor connections,
+   * then frees this owner's leases.
+   */
   async stop(): Promise<void> {
     this.#stopping = true;
     this.wake();
     await this.#loop;
     if (this.#inFlight > 0) await new Promise<void>((r) => this.#idleWaiters.push(r));
     await this.#outcomes.drained();
+    this.#pools[DEFAULT].close();
+    this.#pools[FALLBACK].close();
     try {
       await releaseLeases(this.sql, this.settings.owner);
     } catch (err) {
