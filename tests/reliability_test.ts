@@ -388,11 +388,15 @@ test({
         await waitUntil("ten retries were answered 500", async () => {
           return (await faultState(stack.processors.default)).affected >= 10;
         });
-        await setFault(stack.processors.default, { fault: "none" });
-        await configure(stack.processors.default, 0, false);
+        // The first calls record once their delay is over (they met no fault), while every
+        // retry still gets a 500. From here a retry under a new attempt could only be doubled
+        // (the fallback) or settled with a requestedAt the processor does not have (a 422 at the
+        // default): the audit sees either.
         await waitUntil("the first calls' delay is over and they recorded", async () => {
           return (await processorSummary(stack.processors.default)).totalRequests === 10;
         });
+        await setFault(stack.processors.default, { fault: "none" });
+        await configure(stack.processors.default, 0, false);
         await audit("500 after timeout", stack, log);
       },
       ["api1"],
