@@ -52,3 +52,18 @@ Deno.test("router: shared health reports, and timeouts stretched by a slow proce
   router.applyHealth(DEFAULT, false, 2_000, 200);
   assert.equal(router.timeoutMs(DEFAULT), 2_600, "advertised minimum × 1.2 + 200 ms");
 });
+
+Deno.test("router: a timed-out probe doubles the next probe's timeout until a health report", () => {
+  const router = new ProcessorRouter(settings);
+  assert.equal(router.timeoutMs(DEFAULT, true), 1_000);
+  router.recordProbeTimeout(DEFAULT, 1_000);
+  assert.equal(router.timeoutMs(DEFAULT, true), 2_000);
+  assert.equal(router.timeoutMs(DEFAULT), 1_000, "calls that are not probes keep theirs");
+  assert.equal(router.timeoutMs(FALLBACK, true), 1_000, "only the processor that was slow");
+  router.recordProbeTimeout(DEFAULT, 1_000);
+  assert.equal(router.timeoutMs(DEFAULT, true), 2_000, "a late shorter timeout never shrinks it");
+  for (const ms of [2_000, 4_000, 8_000]) router.recordProbeTimeout(DEFAULT, ms);
+  assert.equal(router.timeoutMs(DEFAULT, true), 8_000, "capped");
+  router.applyHealth(DEFAULT, true, 2_000, 0);
+  assert.equal(router.timeoutMs(DEFAULT, true), 2_600, "a report's figure replaces it");
+});

@@ -54,12 +54,12 @@ export class AttemptRunner {
   async run(row: ClaimedPayment, probe: boolean): Promise<void> {
     const { router, outcomes, log, metrics } = this.#options;
     try {
-      const result = await callProcessor(
-        this.#options.pools[row.processor],
-        row,
-        router.timeoutMs(row.processor),
-      );
+      const timeoutMs = router.timeoutMs(row.processor, probe);
+      const result = await callProcessor(this.#options.pools[row.processor], row, timeoutMs);
       router.recordOutcome(row.processor, result.outcome, Date.now(), probe);
+      if (probe && result.detail === "timeout") {
+        router.recordProbeTimeout(row.processor, timeoutMs);
+      }
       metrics.processorAttempts
         .labels(processorNames[row.processor], result.outcome, result.detail).inc();
       const ref = { correlationId: row.correlationId, claimSeq: row.claimSeq };

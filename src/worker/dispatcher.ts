@@ -270,7 +270,8 @@ export class Dispatcher {
 
   /** Long enough for any call to end, plus the margin before a take-over. */
   #leaseMs(): number {
-    return Math.max(this.router.timeoutMs(DEFAULT), this.router.timeoutMs(FALLBACK)) +
+    // A probe's timeout is the longer one.
+    return Math.max(this.router.timeoutMs(DEFAULT, true), this.router.timeoutMs(FALLBACK, true)) +
       this.settings.leaseMarginMs;
   }
 }
