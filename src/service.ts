@@ -14,6 +14,7 @@ import { DEFAULT, FALLBACK, type ProcessorId } from "./processors/processor_id.t
 import { Dispatcher } from "./worker/dispatcher.ts";
 import { NotifyLimiter } from "./worker/notify_limiter.ts";
 import { outcomeFlushes } from "./worker/outcome_writer.ts";
+import { ledgerConnections } from "./ledger/store.ts";
 import { createServiceMetrics, type ServiceMetrics } from "./metrics/service_metrics.ts";
 
 export interface Service {
@@ -54,6 +55,8 @@ export async function startService(config: Config, log?: Logger): Promise<Servic
   // payment on average instead of 2.36.
   const intakeSql = newPool(config.intakeMaxFlushes);
   const outcomeSql = newPool(outcomeFlushes);
+  // The ledger's statements likewise (ledgerConnections says why one, and what it saved).
+  const ledgerSql = newPool(ledgerConnections);
   const applied = await migrate(sql);
   if (applied.length) log.info("migrations_applied", { applied });
 
@@ -112,7 +115,7 @@ export async function startService(config: Config, log?: Logger): Promise<Servic
     () => dispatcher.wake(),
   );
 
-  const handler = createHandler({ sql, intake, log, metrics, ...config });
+  const handler = createHandler({ sql, ledgerSql, intake, log, metrics, ...config });
   const server = config.socketPath
     ? Deno.serve({ path: config.socketPath, onListen: () => {} }, handler)
     : Deno.serve({ port: config.port, hostname: config.hostname, onListen: () => {} }, handler);
@@ -132,7 +135,7 @@ export async function startService(config: Config, log?: Logger): Promise<Servic
   // ms, max of the run 379-441 → 123-128 ms, 99.79-99.85 → 100 % under 250 ms. Not awaited:
   // awaiting it before the bind lengthened start-up; awaiting it after the bind made /health
   // answer before start-up had ended. A failure only means connections open on demand.
-  for (const pool of [sql, intakeSql, outcomeSql]) {
+  for (const pool of [sql, intakeSql, outcomeSql, ledgerSql]) {
     openConnections(pool).catch((err) => log.warn("pool_open_failed", { err }));
   }
 
@@ -150,6 +153,7 @@ export async function startService(config: Config, log?: Logger): Promise<Servic
       if (claimSql !== sql) await claimSql.end({ timeout: 5 });
       await intakeSql.end({ timeout: 5 });
       await outcomeSql.end({ timeout: 5 });
+      await ledgerSql.end({ timeout: 5 });
       await sql.end({ timeout: 5 });
       log.info("stopped");
     })();

@@ -304,11 +304,11 @@ Deno.test("compose: postgres settings fit the API pools and agree on synchronous
   }
   const maxConnections = Number(settings.get("max_connections") ?? 100);
   // Each instance (src/service.ts): DB_POOL_MAX pooled connections (src/config.ts's default
-  // 4), INTAKE_MAX_FLUSHES (default 1) for the intake, 2 for settles, 1 for LISTEN and, with
-  // SYNCHRONOUS_COMMIT=off, 1 for durable claims; 3 are superuser-reserved.
+  // 4), INTAKE_MAX_FLUSHES (default 1) for the intake, 2 for settles, 1 for the ledger, 1 for
+  // LISTEN and, with SYNCHRONOUS_COMMIT=off, 1 for durable claims; 3 are superuser-reserved.
   const needed = apiNames.reduce((sum, name) => {
     const env = envOf(service(name));
-    return sum + Number(env.DB_POOL_MAX ?? 4) + Number(env.INTAKE_MAX_FLUSHES ?? 1) + 2 + 1 +
+    return sum + Number(env.DB_POOL_MAX ?? 4) + Number(env.INTAKE_MAX_FLUSHES ?? 1) + 2 + 1 + 1 +
       (env.SYNCHRONOUS_COMMIT === "on" ? 0 : 1);
   }, 3);
   assert.ok(needed <= maxConnections, `pools need ${needed} connections, max is ${maxConnections}`);

@@ -5,7 +5,7 @@ import { formatCents } from "../money.ts";
 import type { Intake } from "../payments/intake.ts";
 import type { ServiceMetrics } from "../metrics/service_metrics.ts";
 import { exposition } from "../metrics/prometheus/mod.ts";
-import { ledgerLabel, ledgerPrefix, routeLedger } from "../ledger/routes.ts";
+import { type LedgerDeps, ledgerLabel, ledgerPrefix, routeLedger } from "../ledger/routes.ts";
 import {
   createOperatorRoutes,
   isOperatorPath,
@@ -19,6 +19,8 @@ import { parseInstant, parsePayment } from "./validate.ts";
 
 export interface AppDeps {
   sql: Sql;
+  /** The ledger's statements (src/ledger/store.ts, ledgerConnections); `sql` when absent. */
+  ledgerSql?: Sql;
   intake: Intake;
   log: Logger;
   maxBodyBytes: number;
@@ -43,13 +45,22 @@ export function createHandler(deps: AppDeps): Handler {
   const duration = deps.metrics.httpRequestDuration;
   // GET /payments/{id} and the console (src/console/), each under a path prefix.
   const operator = createOperatorRoutes(deps);
+  const ledger: LedgerDeps = {
+    sql: deps.ledgerSql ?? deps.sql,
+    maxBodyBytes: deps.maxBodyBytes,
+    adminToken: deps.adminToken,
+  };
   return async (req) => {
     const started = performance.now();
     const url = new URL(req.url);
     let res: Response;
     try {
+      // GET /payments/{id} and the console; the 2024/Q1 accounts ledger (ids in the path,
+      // src/ledger/), both dispatched by prefix; then the payments' fixed paths.
       res = isOperatorPath(url.pathname)
         ? await operator(req, url)
+        : url.pathname.startsWith(ledgerPrefix)
+        ? await routeLedger(req, url, ledger)
         : await route(req, url, deps, Date.now());
     } catch (err) {
       res = errorResponse(err, deps.log, req.headers.get("x-request-id"));
@@ -70,8 +81,6 @@ async function route(
   deps: AppDeps,
   started: number,
 ): Promise<Response> {
-  // The 2024/Q1 accounts ledger: ids in the path, so dispatched by prefix (src/ledger/).
-  if (url.pathname.startsWith(ledgerPrefix)) return await routeLedger(req, url, deps);
   const allowed = routes[url.pathname];
   if (!allowed) throw new HttpError(404, `no route for ${url.pathname}`);
   if (!allowed.includes(req.method)) {
