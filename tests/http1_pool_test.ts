@@ -90,185 +90,139 @@ Deno.test("answers framed by length and by chunks come back, on one reused conne
   });
   const pool = new Http1Pool(`http://127.0.0.1:${server.addr.port}`, 4);
   try {
-    assert.deepEqual(await pool.postJson("/payments", '{"x":1}', 1_000), {
-      kind: "answered",
-      status: 200,
-    });
-    assert.deepEqual(await pool.postJson("/payments?chunked", "{}", 1_000), {
-      kind: "answered",
-      status: 500,
-    });
-    assert.deepEqual(await pool.postJson("/payments", "{}", 1_000), {
-      kind: "answered",
-      status: 200,
-    });
-    assert.deepEqual(ports.length, 3);
-    assert.deepEqual(new Set(ports).size, 1, "all three calls used the same connection");
-    assert.deepEqual(pool.idleConnections, 1);
+    assert.deepEqual(await post(pool, 1_000, '{"x":1}'), answered(200));
+    assert.deepEqual(await pool.postJson("/payments?chunked", "{}", 1_000), answered(500));
+    assert.deepEqual(await post(pool), answered(200));
+    assert.equal(ports.length, 3);
+    assert.equal(new Set(ports).size, 1, "all three calls used the same connection");
+    assert.equal(pool.idleConnections, 1);
   } finally {
     pool.close();
     await server.shutdown();
   }
 });
 
-Deno.test("the request goes out once, with its headers and exact body", async () => {
-  const server = rawServer(async (conn) => {
-    await write(conn, ok);
-    return "keep";
-  });
-  const pool = new Http1Pool(server.url, 4);
+type RawServer = ReturnType<typeof rawServer>;
+type Answer = Parameters<typeof rawServer>[0];
+
+/** A raw server answering with `answer`, and a pool of `maxIdle` to it; both closed after. */
+async function withRaw(
+  answer: Answer,
+  fn: (pool: Http1Pool, server: RawServer) => Promise<void>,
+  maxIdle = 4,
+) {
+  const server = rawServer(answer);
+  const pool = new Http1Pool(server.url, maxIdle);
   try {
+    await fn(pool, server);
+  } finally {
+    pool.close();
+    assert.equal(pool.idleConnections, 0);
+    await server.stop();
+  }
+}
+
+const answerOk: Answer = async (conn) => {
+  await write(conn, ok);
+  return "keep";
+};
+
+function post(pool: Http1Pool, timeoutMs = 1_000, body = "{}") {
+  return pool.postJson("/payments", body, timeoutMs);
+}
+
+const answered = (status: number) => ({ kind: "answered", status });
+const unknown = (reason: string) => ({ kind: "unknown", reason });
+
+Deno.test("the request goes out once, with its headers and exact body", async () => {
+  await withRaw(answerOk, async (pool, server) => {
     const body = '{"correlationId":"ü","amount":19.90}';
-    assert.deepEqual(await pool.postJson("/payments", body, 1_000), {
-      kind: "answered",
-      status: 200,
-    });
-    assert.deepEqual(server.requests.length, 1);
+    assert.deepEqual(await post(pool, 1_000, body), answered(200));
+    assert.equal(server.requests.length, 1);
     const [request] = server.requests;
     assert(request.startsWith("POST /payments HTTP/1.1\r\n"), request);
     assert(request.includes(`host: ${new URL(server.url).host}\r\n`), request);
     assert(request.includes("content-type: application/json\r\n"), request);
     assert(request.includes(`content-length: ${encoder.encode(body).length}\r\n`), request);
     assert(request.endsWith(`\r\n\r\n${body}`), request);
-  } finally {
-    pool.close();
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("a connection cut after the request: unknown, and never sent again", async () => {
   // Records it (say), answers nothing.
-  const server = rawServer((_conn, _request, n) => Promise.resolve(n === 1 ? "close" : "keep"));
-  const pool = new Http1Pool(server.url, 4);
-  try {
-    assert.deepEqual(await pool.postJson("/payments", "{}", 1_000), {
-      kind: "unknown",
-      reason: "closed",
-    });
-    assert.deepEqual(server.requests.length, 1, "fetch would have re-sent it here");
-    assert.deepEqual(pool.idleConnections, 0);
-  } finally {
-    pool.close();
-    await server.stop();
-  }
+  const cut: Answer = (_conn, _request, n) => Promise.resolve(n === 1 ? "close" : "keep");
+  await withRaw(cut, async (pool, server) => {
+    assert.deepEqual(await post(pool), unknown("closed"));
+    assert.equal(server.requests.length, 1, "fetch would have re-sent it here");
+    assert.equal(pool.idleConnections, 0);
+  });
 });
 
 Deno.test("a reused connection cut mid-exchange is not retried either", async () => {
-  const server = rawServer(async (conn, _request, n) => {
-    if (n === 2) return "close";
-    await write(conn, ok);
-    return "keep";
+  const cutSecond: Answer = async (conn, request, n) =>
+    n === 2 ? "close" : await answerOk(conn, request, n);
+  await withRaw(cutSecond, async (pool, server) => {
+    assert.deepEqual(await post(pool), answered(200));
+    assert.equal(pool.idleConnections, 1);
+    assert.deepEqual(await post(pool), unknown("closed"));
+    assert.equal(server.requests.length, 2);
   });
-  const pool = new Http1Pool(server.url, 4);
-  try {
-    assert.deepEqual((await pool.postJson("/payments", "{}", 1_000)).kind, "answered");
-    assert.deepEqual(pool.idleConnections, 1);
-    assert.deepEqual(await pool.postJson("/payments", "{}", 1_000), {
-      kind: "unknown",
-      reason: "closed",
-    });
-    assert.deepEqual(server.requests.length, 2);
-  } finally {
-    pool.close();
-    await server.stop();
-  }
 });
 
 Deno.test("no answer in time: unknown timeout; a status without its whole body stands", async () => {
-  const server = rawServer(async (conn, _request, n) => {
+  const silentThenHalf: Answer = async (conn, _request, n) => {
     if (n === 2) await write(conn, "HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{");
     return "keep"; // the first request is never answered
-  });
-  const pool = new Http1Pool(server.url, 4);
-  try {
-    assert.deepEqual(await pool.postJson("/payments", "{}", 100), {
-      kind: "unknown",
-      reason: "timeout",
-    });
+  };
+  await withRaw(silentThenHalf, async (pool, server) => {
+    assert.deepEqual(await post(pool, 100), unknown("timeout"));
     // The status arrives at once; the timeout then ends the wait for the rest of the body.
-    assert.deepEqual(await pool.postJson("/payments", "{}", 2_000), {
-      kind: "answered",
-      status: 200,
-    });
-    assert.deepEqual(pool.idleConnections, 0, "a connection mid-body is not reused");
-    assert.deepEqual(server.requests.length, 2);
-  } finally {
-    pool.close();
-    await server.stop();
-  }
+    assert.deepEqual(await post(pool, 2_000), answered(200));
+    assert.equal(pool.idleConnections, 0, "a connection mid-body is not reused");
+    assert.equal(server.requests.length, 2);
+  });
 });
 
 Deno.test("garbage instead of a status line: unknown malformed", async () => {
-  const server = rawServer(async (conn) => {
+  const garbage: Answer = async (conn) => {
     await write(conn, "<html>\u0000not http\r\n\r\n");
     return "keep";
+  };
+  await withRaw(garbage, async (pool) => {
+    assert.deepEqual(await post(pool), unknown("malformed"));
+    assert.equal(pool.idleConnections, 0);
   });
-  const pool = new Http1Pool(server.url, 4);
-  try {
-    assert.deepEqual(await pool.postJson("/payments", "{}", 1_000), {
-      kind: "unknown",
-      reason: "malformed",
-    });
-    assert.deepEqual(pool.idleConnections, 0);
-  } finally {
-    pool.close();
-    await server.stop();
-  }
 });
 
 Deno.test("interim 100, a close-delimited body, connection: close", async () => {
-  const server = rawServer(async (conn, _request, n) => {
-    if (n === 1) {
-      await write(conn, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 429 Too Many\r\n\r\nbusy");
-      return "close";
-    }
-    await write(conn, "HTTP/1.1 200 OK\r\nConnection: close\r\ncontent-length: 2\r\n\r\n{}");
+  const odd: Answer = async (conn, _request, n) => {
+    await write(
+      conn,
+      n === 1
+        ? "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 429 Too Many\r\n\r\nbusy"
+        : "HTTP/1.1 200 OK\r\nConnection: close\r\ncontent-length: 2\r\n\r\n{}",
+    );
     return "close";
+  };
+  await withRaw(odd, async (pool) => {
+    assert.deepEqual(await post(pool), answered(429));
+    assert.equal(pool.idleConnections, 0);
+    assert.deepEqual(await post(pool), answered(200));
+    assert.equal(pool.idleConnections, 0);
   });
-  const pool = new Http1Pool(server.url, 4);
-  try {
-    assert.deepEqual(await pool.postJson("/payments", "{}", 1_000), {
-      kind: "answered",
-      status: 429,
-    });
-    assert.deepEqual(pool.idleConnections, 0);
-    assert.deepEqual(await pool.postJson("/payments", "{}", 1_000), {
-      kind: "answered",
-      status: 200,
-    });
-    assert.deepEqual(pool.idleConnections, 0);
-  } finally {
-    pool.close();
-    await server.stop();
-  }
 });
 
 Deno.test("an idle connection the processor closes leaves the pool at once", async () => {
-  const server = rawServer(async (conn) => {
-    await write(conn, ok);
-    return "keep";
-  });
-  const pool = new Http1Pool(server.url, 4);
-  try {
-    assert.deepEqual((await pool.postJson("/payments", "{}", 1_000)).kind, "answered");
-    assert.deepEqual(pool.idleConnections, 1);
+  await withRaw(answerOk, async (pool, server) => {
+    assert.deepEqual(await post(pool), answered(200));
+    assert.equal(pool.idleConnections, 1);
     server.dropConnections();
-    await waitUntil(
-      "the closed connection left the pool",
-      () => pool.idleConnections === 0,
-      5_000,
-      5,
-    );
+    const gone = () => pool.idleConnections === 0;
+    await waitUntil("the closed connection left the pool", gone, 5_000, 5);
     // The next call opens a new connection instead of writing into a dead one.
-    assert.deepEqual(await pool.postJson("/payments", "{}", 1_000), {
-      kind: "answered",
-      status: 200,
-    });
-    assert.deepEqual(server.requests.length, 2);
-  } finally {
-    pool.close();
-    await server.stop();
-  }
+    assert.deepEqual(await post(pool), answered(200));
+    assert.equal(server.requests.length, 2);
+  });
 });
 
 Deno.test("nobody listening: not sent", async () => {
@@ -276,33 +230,24 @@ Deno.test("nobody listening: not sent", async () => {
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
   const pool = new Http1Pool(`http://127.0.0.1:${port}`, 4);
-  assert.deepEqual(await pool.postJson("/payments", "{}", 1_000), {
-    kind: "not_sent",
-    reason: "refused",
-  });
+  assert.deepEqual(await post(pool), { kind: "not_sent", reason: "refused" });
   pool.close();
 });
 
 Deno.test("idle connections are capped, and closed with the pool", async () => {
   let release!: () => void;
   const gate = new Promise<void>((r) => release = r);
-  const server = rawServer(async (conn) => {
+  const gated: Answer = async (conn, request, n) => {
     await gate;
-    await write(conn, ok);
-    return "keep";
-  });
-  const pool = new Http1Pool(server.url, 2);
-  try {
-    const calls = [1, 2, 3].map(() => pool.postJson("/payments", "{}", 2_000));
+    return await answerOk(conn, request, n);
+  };
+  await withRaw(gated, async (pool, server) => {
+    const calls = [1, 2, 3].map(() => post(pool, 2_000));
     await waitUntil("three requests arrived", () => server.requests.length === 3, 5_000, 5);
     release();
-    for (const result of await Promise.all(calls)) assert.deepEqual(result.kind, "answered");
-    assert.deepEqual(pool.idleConnections, 2);
-  } finally {
-    pool.close();
-    assert.deepEqual(pool.idleConnections, 0);
-    await server.stop();
-  }
+    for (const result of await Promise.all(calls)) assert.deepEqual(result, answered(200));
+    assert.equal(pool.idleConnections, 2);
+  }, 2);
 });
 
 Deno.test("parseHead: framing and keep-alive from the status line and headers", () => {
