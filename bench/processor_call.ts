@@ -5,17 +5,11 @@
 //
 //   deno run -A bench/processor_call.ts [calls per round, default 10000] [concurrency, default 8]
 import { Http1Pool } from "../src/processors/http1_pool.ts";
+import { ownCpuMs } from "./machine.ts";
 import { freePort } from "../tools/local/free_port.ts";
 
 const calls = Number(Deno.args[0] ?? 10_000);
 const concurrency = Number(Deno.args[1] ?? 8);
-
-/** utime + stime of every thread of this process, ms (USER_HZ 100). */
-function cpuMs(): number {
-  const stat = Deno.readTextFileSync("/proc/self/stat");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
 
 const port = freePort();
 const simulator = new Deno.Command(Deno.execPath(), {
@@ -66,7 +60,7 @@ async function viaPool(): Promise<number> {
 
 async function round(call: () => Promise<number>): Promise<{ usPerCall: number; ok: number }> {
   let ok = 0;
-  const before = cpuMs();
+  const before = ownCpuMs();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (n < calls) {
@@ -75,7 +69,7 @@ async function round(call: () => Promise<number>): Promise<{ usPerCall: number; 
       }
     }),
   );
-  const used = cpuMs() - before;
+  const used = ownCpuMs() - before;
   n = 0;
   return { usPerCall: used / calls * 1000, ok };
 }

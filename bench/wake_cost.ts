@@ -4,17 +4,12 @@
 // the part of a payment's CPU that no change to our own code can remove.
 //
 //   deno run -A bench/wake_cost.ts [rate per second, default 500] [seconds, default 10]
+import { ownCpuMs } from "./machine.ts";
+
 const rate = Number(Deno.args[0] ?? 500);
 const seconds = Number(Deno.args[1] ?? 10);
 
-/** utime + stime of every thread of this process, ms (USER_HZ 100). */
-function cpuMs(): number {
-  const stat = Deno.readTextFileSync("/proc/self/stat");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-const before = cpuMs();
+const before = ownCpuMs();
 const start = performance.now();
 let wakes = 0;
 await new Promise<void>((done) => {
@@ -25,7 +20,7 @@ await new Promise<void>((done) => {
   };
   tick();
 });
-const used = cpuMs() - before;
+const used = ownCpuMs() - before;
 console.log(
   `${wakes} wake-ups at ${rate}/s: ${used} ms of CPU, ${(used / wakes * 1000).toFixed(1)} µs each`,
 );
