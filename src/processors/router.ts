@@ -122,7 +122,12 @@ export class ProcessorRouter {
    */
   recordProbeTimeout(p: ProcessorId, afterMs: number): void {
     const s = this.#get(p);
-    s.learnedTimeoutMs = Math.min(maxLearnedTimeoutMs, Math.max(s.learnedTimeoutMs, afterMs * 2));
+    // Twice the wait that was too short, plus the 200 ms the advertised rule allows the answer
+    // for its way back: a processor that takes exactly twice as long still answers in time.
+    s.learnedTimeoutMs = Math.min(
+      maxLearnedTimeoutMs,
+      Math.max(s.learnedTimeoutMs, afterMs * 2 + 200),
+    );
   }
 
   #probeDue(p: ProcessorId, now: number): boolean {
