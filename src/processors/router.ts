@@ -116,8 +116,8 @@ export class ProcessorRouter {
    * its attempt uncertain, pinned to its requestedAt (reschedulePayments); one that waits long
    * enough gets the processor's answer, and a 500 then releases it. `deno task bench`: the
    * probes of the default's 2-s failing stage timed out at 1 s until the next report, leaving
-   * 12-13 payments per run resumed at t = 40 s with a requestedAt inside that audit's window
-   * (bench/README.md, 16:00 UTC). Only probes: they run one at a time, so waiting longer costs
+   * 12-13 payments per run resumed at t = 40 s with a requestedAt inside that audit's window;
+   * with this rule 2 (bench/README.md, 16:00 UTC). Only probes: they run one at a time, so waiting longer costs
    * nothing, while every call to a healthy processor keeps the configured timeout.
    */
   recordProbeTimeout(p: ProcessorId, afterMs: number): void {
