@@ -1,9 +1,11 @@
-// The processor client's connections (src/processors/http1_pool.ts) against real sockets: a
-// Deno.serve server for well-formed answers, and raw TCP servers for everything a hostile or
-// broken processor can do. The property that matters most: a request is sent once, and the
-// result says whether it was answered, never sent, or sent without a usable answer.
+// The processor client's connections (src/processors/http1_pool.ts, http1_connection.ts)
+// against real sockets: a Deno.serve server for well-formed answers, and raw TCP servers for
+// everything a hostile or broken processor can do. The property that matters most: a request
+// is sent once, and the result says whether it was answered, never sent, or sent without a
+// usable answer.
 import assert from "node:assert/strict";
-import { Http1Pool, parseHead } from "../src/processors/http1_pool.ts";
+import { Http1Pool } from "../src/processors/http1_pool.ts";
+import { parseHead } from "../src/processors/http1_connection.ts";
 import { waitUntil } from "./support/wait.ts";
 
 const encoder = new TextEncoder();
