@@ -16,7 +16,7 @@ import {
 import { OutcomeWriter } from "./outcome_writer.ts";
 import { AttemptRunner } from "./attempt_runner.ts";
 import { LoopWaker } from "./loop_waker.ts";
-import { DEFAULT, FALLBACK, type ProcessorId } from "../processors/processor_id.ts";
+import { DEFAULT, FALLBACK, type ProcessorId, processorIds } from "../processors/processor_id.ts";
 import type { ServiceMetrics } from "../metrics/service_metrics.ts";
 import type { Reservation } from "../payments/intake.ts";
 import { Http1Pool } from "../processors/http1_pool.ts";
@@ -91,10 +91,9 @@ export class Dispatcher {
     this.#outcomes = new OutcomeWriter(sql, settings.settleLingerMs);
     // Each call in flight holds a connection: keeping as many idle as calls may run at once
     // means a steady load never opens one.
-    this.#pools = {
-      1: new Http1Pool(options.urls[DEFAULT], settings.maxInFlight),
-      2: new Http1Pool(options.urls[FALLBACK], settings.maxInFlight),
-    };
+    this.#pools = Object.fromEntries(
+      processorIds.map((p) => [p, new Http1Pool(options.urls[p], settings.maxInFlight)]),
+    ) as Record<ProcessorId, Http1Pool>;
     this.#attempts = new AttemptRunner({
       router: options.router,
       pools: this.#pools,
@@ -191,8 +190,7 @@ export class Dispatcher {
     await this.#loop;
     if (this.#inFlight > 0) await new Promise<void>((r) => this.#idleWaiters.push(r));
     await this.#outcomes.drained();
-    this.#pools[DEFAULT].close();
-    this.#pools[FALLBACK].close();
+    for (const p of processorIds) this.#pools[p].close();
     try {
       await releaseLeases(this.sql, this.settings.owner);
     } catch (err) {
