@@ -424,6 +424,20 @@ Deno.test("haproxy.cfg: health checks on /health, keep-alive to backends, one th
   assert.ok(has(/^bind "\$\{HAPROXY_BIND\}"$/) && has(/^bind "\$\{HAPROXY_STATS_BIND\}"$/));
 });
 
+Deno.test("compose: haproxy's open-file limit covers haproxy.cfg's maxconn", () => {
+  const cfg = readText("haproxy.cfg").split("\n").map((l) => l.replace(/#.*/, "").trim());
+  const maxconns = cfg.map((l) => /^maxconn (\d+)$/.exec(l)?.[1]).filter((v) => v !== undefined)
+    .map(Number);
+  assert.ok(maxconns.length > 0, "haproxy.cfg must set maxconn (else HAProxy sizes it by ulimit)");
+  const nofile = mapping(mapping(service("haproxy").ulimits, "ulimits").nofile, "nofile");
+  // HAProxy refuses to start below about two descriptors per connection plus its listeners
+  // and checks: "Cannot raise FD limit to 16401, limit is 16384" for maxconn 8192.
+  const needed = 2 * Math.max(...maxconns) + 64;
+  for (const kind of ["soft", "hard"]) {
+    assert.ok(Number(nofile[kind]) >= needed, `nofile ${kind} ${nofile[kind]} < ${needed}`);
+  }
+});
+
 // ---- Dockerfile and .dockerignore ------------------------------------------------------
 
 Deno.test("Dockerfile: multi-stage on the Deno version we develop with", () => {
