@@ -155,6 +155,21 @@ test("the fallback takes over only after the default has failed for FALLBACK_AFT
   });
 });
 
+// At 20 calls/s the bucket holds 2 tokens, and 500 ms of calls is 10: a paced claim that
+// waited for all 10 would wait forever (and, finding 2 tokens there, spin without yielding).
+test("a paced worker whose coalescing window exceeds its burst still drains", async () => {
+  await withStack(
+    { MAX_CALL_RATE: "20", CLAIM_COALESCE_MS: "500" },
+    async ({ processors, instances }) => {
+      const ids = Array.from({ length: 30 }, () => crypto.randomUUID());
+      await Promise.all(ids.map((id, i) => postPayment(instances[i % 2].address, id)));
+      await waitForDrain(db.sql);
+      const totals = await assertBooksAgree(instances[0].address, processors);
+      assert.equal(totals.default.totalRequests, 30);
+    },
+  );
+});
+
 test("a paced worker (MAX_CALL_RATE) still settles everything, exactly once", async () => {
   await withStack({ MAX_CALL_RATE: "100" }, async ({ processors, instances }) => {
     const ids = Array.from({ length: 300 }, () => crypto.randomUUID());

@@ -79,15 +79,21 @@ export class Dispatcher {
     this.settings = settings;
     this.log = options.log;
     this.metrics = options.metrics;
-    this.#paceBatch = settings.maxCallRate > 0
-      ? Math.max(1, Math.ceil(settings.maxCallRate * settings.claimCoalesceMs / 1000))
-      : Number.POSITIVE_INFINITY;
     // A tenth of a second's worth of calls may start at once.
     this.#pace = new TokenBucket(
       settings.maxCallRate,
       Math.max(1, Math.ceil(settings.maxCallRate / 10)),
       Date.now(),
     );
+    // Never more than the bucket holds: a paced claim waiting for more tokens than that would
+    // never run, and the loop, finding the bucket full each time, would spin without yielding
+    // (CLAIM_COALESCE_MS above 100 with MAX_CALL_RATE set did; tests/pipeline_test.ts).
+    this.#paceBatch = settings.maxCallRate > 0
+      ? Math.min(
+        this.#pace.burst,
+        Math.max(1, Math.ceil(settings.maxCallRate * settings.claimCoalesceMs / 1000)),
+      )
+      : Number.POSITIVE_INFINITY;
     this.#outcomes = new OutcomeWriter(sql, settings.settleLingerMs);
     // Each call in flight holds a connection: keeping as many idle as calls may run at once
     // means a steady load never opens one.

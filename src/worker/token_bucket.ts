@@ -7,7 +7,7 @@ export class TokenBucket {
   #last: number;
 
   /** @param ratePerSec tokens added per second (0 = unlimited); @param burst the bucket size. */
-  constructor(private readonly ratePerSec: number, private readonly burst: number, now: number) {
+  constructor(private readonly ratePerSec: number, readonly burst: number, now: number) {
     this.#tokens = burst;
     this.#last = now;
   }
