@@ -146,7 +146,9 @@ export function readConfig(env: Env = Deno.env.toObject()): Config {
     // tenth of a second's). 50 rather than 20: `deno task bench` on 2026-12-07, alternating
     // (bench/README.md): 1.15-1.20 statements per payment against 1.36-1.40 (durability waits
     // 0.07 against 0.15, settles 0.08 against 0.17, claims 0.08 against 0.12), the stack
-    // 1.46-1.65 ms of CPU per payment in six runs against 1.59-1.77 in four, p99 unchanged.
+    // 1.44-1.65 ms of CPU per payment in nine runs against 1.59-1.80 in six, p99 unchanged,
+    // 0 audit inconsistencies (a 50-ms try on 2026-12-02, before attempts were released by
+    // definitive failures, had two in six runs; bench/README.md says why it differs now).
     claimCoalesceMs: r.int("CLAIM_COALESCE_MS", 50, 0, 10_000),
     // A settlement waits this long for others to share its statement. Nobody waits on it (the
     // client had its answer long ago); the audit only asks about payments 1.5 s old. 20, from
