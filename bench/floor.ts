@@ -1,0 +1,146 @@
+// `deno task bench:floor`: CPU per request of one process acknowledging POST /payments at a
+// fixed arrival rate, for the least a Deno process can do (bench/floor_server.ts: no database,
+// one postgres.js `select 1`, one postgres.js INSERT, that INSERT over a bare socket) and for
+// one API instance of the service (bench/instant_stack.ts) with its processors failing
+// (acknowledge only) and instant (acknowledge and forward). Requests go straight to the
+// process (no HAProxy); k6 sends them (bench/k6/hops.js). CPU is read from /proc: the
+// process's, and the cluster's live postgres processes' over the same window.
+// Environment: FLOOR_RATE=275 (an instance's share of the official scenario's peak),
+// FLOOR_MEASURE_S=15 (after 5 s of warm-up), FLOOR_PROBES=floors,instance (either alone: only
+// the instance's two probes, to compare two versions of the service, take ~1 minute).
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { type InstantStack, simulatorPorts, startInstantStack } from "./instant_stack.ts";
+import { ensureK6 } from "./install_k6.ts";
+import { startK6 } from "./k6_run.ts";
+import { describeMachine, machineInfo } from "./machine.ts";
+import { waitForHttp } from "../tools/local/processes.ts";
+
+const rate = Number(Deno.env.get("FLOOR_RATE") ?? 275);
+const measureS = Number(Deno.env.get("FLOOR_MEASURE_S") ?? 15);
+const warmS = 5;
+const probes = new Set((Deno.env.get("FLOOR_PROBES") ?? "floors,instance").split(","));
+const floorPort = 19130;
+const clockTicks = 100; // USER_HZ on Linux
+
+/** utime + stime of a process (all its threads), in ms; 0 once it is gone. */
+function processCpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU of every live `postgres` process (backends, WAL writer, …), in ms. */
+function postgresCpuMs(): number {
+  let total = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() !== "postgres") continue;
+    } catch {
+      continue;
+    }
+    total += processCpuMs(Number(entry));
+  }
+  return total;
+}
+
+interface Row {
+  probe: string;
+  processMs: number;
+  postgresMs: number;
+  p50: number;
+  p99: number;
+  requests: number;
+}
+
+const k6 = await ensureK6();
+const tmpDir = await Deno.makeTempDir({ prefix: "floor-" });
+const summaryPath = join(tmpDir, "summary.json");
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function probe(name: string, url: string, pid: number): Promise<Row> {
+  const run = startK6({
+    k6,
+    script: "hops.js",
+    quiet: true,
+    scriptEnv: {
+      TARGET_URL: url,
+      METHOD: "POST",
+      RATE: String(rate),
+      DURATION: `${warmS + measureS + 2}s`,
+      SUMMARY_PATH: summaryPath,
+    },
+  });
+  await sleep(warmS * 1000);
+  const before = { process: processCpuMs(pid), postgres: postgresCpuMs(), at: performance.now() };
+  await sleep(measureS * 1000);
+  const requests = (rate * (performance.now() - before.at)) / 1000;
+  const processMs = (processCpuMs(pid) - before.process) / requests;
+  const postgresMs = (postgresCpuMs() - before.postgres) / requests;
+  const code = await run.done;
+  if (code !== 0) throw new Error(`k6 (${name}) exited with ${code}`);
+  const d = JSON.parse(readFileSync(summaryPath, "utf8")).metrics.http_req_duration.values;
+  return { probe: name, processMs, postgresMs, p50: d.med, p99: d["p(99)"], requests: d.count };
+}
+
+/** One API instance, straight: instant processors first, then both failing. */
+async function probeInstance(bench: InstantStack, rows: Row[]): Promise<void> {
+  const api = bench.stack.children.find((c) => c.name === "api1");
+  if (!api) throw new Error("no api1 in the stack");
+  const url = `${bench.apiUrls[0]}/payments`;
+  rows.push(await probe("instance: acknowledge and forward", url, api.pid));
+  for (const port of simulatorPorts) {
+    const res = await fetch(`http://127.0.0.1:${port}/admin/configurations/failure`, {
+      method: "PUT",
+      headers: { "X-Rinha-Token": "123", "Content-Type": "application/json" },
+      body: JSON.stringify({ failure: true }),
+    });
+    await res.body?.cancel();
+    if (!res.ok) throw new Error(`simulator ${port}: HTTP ${res.status}`);
+  }
+  rows.push(await probe("instance: acknowledge (processors failing)", url, api.pid));
+}
+
+const rows: Row[] = [];
+const bench = await startInstantStack({ instances: 1, database: "bench_floor" });
+try {
+  const modes = probes.has("floors") ? ["answer", "select", "insert", "raw_insert"] : [];
+  for (const mode of modes) {
+    const server = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", join(import.meta.dirname!, "floor_server.ts")],
+      env: { FLOOR_MODE: mode, PORT: String(floorPort), DATABASE_URL: bench.db.url },
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+    try {
+      await waitForHttp(`http://127.0.0.1:${floorPort}/`, 20_000, true);
+      rows.push(
+        await probe(`floor: ${mode}`, `http://127.0.0.1:${floorPort}/payments`, server.pid),
+      );
+    } finally {
+      server.kill();
+      await server.status;
+    }
+  }
+  if (probes.has("instance")) await probeInstance(bench, rows);
+} finally {
+  rmSync(tmpDir, { recursive: true, force: true });
+  await bench.stop();
+}
+
+console.log(`\nmachine: ${describeMachine(machineInfo())}`);
+console.log(`${rate} requests/s straight to the process, ${measureS} s measured after ${warmS} s`);
+console.log(
+  `${"probe".padEnd(44)} process ms/req  postgres ms/req    p50 ms    p99 ms  requests`,
+);
+const fixed = (x: number, width: number) => x.toFixed(3).padStart(width);
+for (const r of rows) {
+  console.log(
+    `${r.probe.padEnd(44)} ${fixed(r.processMs, 14)}  ${fixed(r.postgresMs, 15)} ` +
+      `${fixed(r.p50, 9)} ${fixed(r.p99, 9)}  ${String(r.requests).padStart(8)}`,
+  );
+}
