@@ -6,10 +6,11 @@
 // process (no HAProxy); k6 sends them (bench/k6/hops.js). CPU is read from /proc: the
 // process's, and the cluster's live postgres processes' over the same window.
 // Environment: FLOOR_RATE=275 (an instance's share of the official scenario's peak),
-// FLOOR_MEASURE_S=15 (after 5 s of warm-up), FLOOR_PROBES=floors,instance (either alone: only
+// BENCH_API_ENV for the instance (bench/api_env.ts), FLOOR_MEASURE_S=15 (after 5 s of warm-up), FLOOR_PROBES=floors,instance (either alone: only
 // the instance's two probes, to compare two versions of the service, take ~1 minute).
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { parseApiEnv } from "./api_env.ts";
 import { type InstantStack, simulatorPorts, startInstantStack } from "./instant_stack.ts";
 import { ensureK6 } from "./install_k6.ts";
 import { startK6 } from "./k6_run.ts";
@@ -106,7 +107,11 @@ async function probeInstance(bench: InstantStack, rows: Row[]): Promise<void> {
 }
 
 const rows: Row[] = [];
-const bench = await startInstantStack({ instances: 1, database: "bench_floor" });
+const bench = await startInstantStack({
+  instances: 1,
+  database: "bench_floor",
+  apiEnv: parseApiEnv(Deno.env.get("BENCH_API_ENV")),
+});
 try {
   const modes = probes.has("floors") ? ["answer", "select", "insert", "raw_insert"] : [];
   for (const mode of modes) {

@@ -37,6 +37,7 @@ import {
 import { resultsRoot, timestamp } from "./paths.ts";
 import { formatTimeline, latencyTimeline, type Slice } from "./timeline.ts";
 import { GcCounter } from "./gc_counter.ts";
+import { parseApiEnv } from "./api_env.ts";
 import { startStatementCount, type StatementCount } from "./statements.ts";
 import { apiV8Flags } from "../src/v8_flags.ts";
 
@@ -269,15 +270,6 @@ function coresOf(
     .map((g) => memory!.coresPerSecond[g.name] ?? []);
   if (!series.length) return undefined;
   return series[0].map((_, i) => series.reduce((sum, xs) => sum + (xs[i] ?? 0), 0));
-}
-
-function parseApiEnv(text: string | undefined): Record<string, string> {
-  if (!text) return {};
-  const value = JSON.parse(text);
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new Error("BENCH_API_ENV must be a JSON object of strings");
-  }
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, String(v)]));
 }
 
 const commit = synchronousCommit ?? "off (the service's default)";
