@@ -6,15 +6,16 @@
 // process (no HAProxy); k6 sends them (bench/k6/hops.js). CPU is read from /proc: the
 // process's, and the cluster's live postgres processes' over the same window.
 // Environment: FLOOR_RATE=275 (an instance's share of the official scenario's peak),
-// BENCH_API_ENV for the instance (bench/api_env.ts), FLOOR_MEASURE_S=15 (after 5 s of warm-up), FLOOR_PROBES=floors,instance (either alone: only
-// the instance's two probes, to compare two versions of the service, take ~1 minute).
+// FLOOR_MEASURE_S=15 (after 5 s of warm-up), FLOOR_PROBES=floors,instance ("instance" alone:
+// only the instance's two probes, ~1 minute, to compare two versions of the service),
+// BENCH_API_ENV (the instance's settings, bench/api_env.ts).
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseApiEnv } from "./api_env.ts";
 import { type InstantStack, simulatorPorts, startInstantStack } from "./instant_stack.ts";
 import { ensureK6 } from "./install_k6.ts";
 import { startK6 } from "./k6_run.ts";
-import { describeMachine, machineInfo } from "./machine.ts";
+import { cpuSnapshot, cpuUsageSince, describeMachine, machineInfo } from "./machine.ts";
 import { waitForHttp } from "../tools/local/processes.ts";
 
 const rate = Number(Deno.env.get("FLOOR_RATE") ?? 275);
@@ -56,6 +57,9 @@ interface Row {
   p50: number;
   p99: number;
   requests: number;
+  /** The machine's steal time over the window: above a few %, the figures are the host's. */
+  stealPct: number;
+  busyPct: number;
 }
 
 const k6 = await ensureK6();
@@ -77,15 +81,18 @@ async function probe(name: string, url: string, pid: number): Promise<Row> {
     },
   });
   await sleep(warmS * 1000);
+  const machine = cpuSnapshot();
   const before = { process: processCpuMs(pid), postgres: postgresCpuMs(), at: performance.now() };
   await sleep(measureS * 1000);
   const requests = (rate * (performance.now() - before.at)) / 1000;
   const processMs = (processCpuMs(pid) - before.process) / requests;
   const postgresMs = (postgresCpuMs() - before.postgres) / requests;
+  const { stealPct, busyPct } = cpuUsageSince(machine);
   const code = await run.done;
   if (code !== 0) throw new Error(`k6 (${name}) exited with ${code}`);
   const d = JSON.parse(readFileSync(summaryPath, "utf8")).metrics.http_req_duration.values;
-  return { probe: name, processMs, postgresMs, p50: d.med, p99: d["p(99)"], requests: d.count };
+  const latency = { p50: d.med, p99: d["p(99)"], requests: d.count };
+  return { probe: name, processMs, postgresMs, ...latency, stealPct, busyPct };
 }
 
 /** One API instance, straight: instant processors first, then both failing. */
@@ -140,12 +147,14 @@ try {
 console.log(`\nmachine: ${describeMachine(machineInfo())}`);
 console.log(`${rate} requests/s straight to the process, ${measureS} s measured after ${warmS} s`);
 console.log(
-  `${"probe".padEnd(44)} process ms/req  postgres ms/req    p50 ms    p99 ms  requests`,
+  `${"probe".padEnd(44)} process ms/req  postgres ms/req    p50 ms    p99 ms  requests  ` +
+    "busy %  steal %",
 );
 const fixed = (x: number, width: number) => x.toFixed(3).padStart(width);
 for (const r of rows) {
   console.log(
     `${r.probe.padEnd(44)} ${fixed(r.processMs, 14)}  ${fixed(r.postgresMs, 15)} ` +
-      `${fixed(r.p50, 9)} ${fixed(r.p99, 9)}  ${String(r.requests).padStart(8)}`,
+      `${fixed(r.p50, 9)} ${fixed(r.p99, 9)}  ${String(r.requests).padStart(8)}  ` +
+      `${r.busyPct.toFixed(1).padStart(6)}  ${r.stealPct.toFixed(1).padStart(7)}`,
   );
 }
