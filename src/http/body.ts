@@ -1,5 +1,6 @@
 // Reads a JSON request body under a size cap. Deno.serve has no body-size option, so the cap
 // is enforced here: on the declared length first, then on the bytes actually streamed.
+import { Deadlines } from "../deadlines.ts";
 import { HttpError } from "./errors.ts";
 
 /** A body still incomplete after this long is abandoned (408): slow senders hold resources. */
@@ -52,19 +53,25 @@ async function readCapped(req: Request, maxBytes: number): Promise<string> {
   return new TextDecoder().decode(all);
 }
 
-async function withDeadline(read: Promise<string>, ms: number): Promise<string> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new HttpError(408, `body not received within ${ms} ms`)), ms);
+/** Every body being read, on one timer (src/deadlines.ts says why). */
+const readDeadlines = new Deadlines();
+
+function withDeadline(read: Promise<string>, ms: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const deadline = readDeadlines.add(
+      ms,
+      () => reject(new HttpError(408, `body not received within ${ms} ms`)),
+    );
+    read.then(
+      (text) => {
+        readDeadlines.cancel(deadline);
+        resolve(text);
+      },
+      (err) => {
+        readDeadlines.cancel(deadline);
+        // The client went away mid-body: nobody is left to answer, but it is not our failure.
+        reject(err instanceof HttpError ? err : new HttpError(400, "body could not be read"));
+      },
+    );
   });
-  try {
-    return await Promise.race([read, deadline]);
-  } catch (err) {
-    if (err instanceof HttpError) throw err;
-    // The client went away mid-body: nobody is left to answer, but it is not our failure.
-    throw new HttpError(400, "body could not be read");
-  } finally {
-    clearTimeout(timer);
-    read.catch(() => {});
-  }
 }

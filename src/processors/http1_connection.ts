@@ -2,6 +2,7 @@
 // request once, reads its answer (framed by Content-Length, chunked encoding or the
 // connection's end; interim 1xx skipped), and while idle watches for the processor's close.
 // Nothing here ever sends a request a second time.
+import { Deadlines } from "../deadlines.ts";
 
 export type ExchangeResult =
   /** The processor answered with this status (its body, if any, was read and discarded). */
@@ -13,6 +14,8 @@ export type ExchangeResult =
 
 /** A response head larger than this is not a processor's answer. */
 const maxHeadBytes = 16 * 1024;
+/** Every call's timeout, on one timer (src/deadlines.ts says why). */
+const callDeadlines = new Deadlines();
 const latin1 = new TextDecoder("latin1");
 
 /** Thrown inside an exchange when the bytes received are not an HTTP/1.x answer. */
@@ -73,10 +76,10 @@ export class Http1Connection {
     this.#idle = false;
     let timedOut = false;
     this.#status = undefined;
-    const timer = setTimeout(() => {
+    const deadline = callDeadlines.add(timeoutMs, () => {
       timedOut = true;
       this.destroy();
-    }, timeoutMs);
+    });
     try {
       await this.#writeAll(request);
       await this.#readAnswer();
@@ -88,7 +91,7 @@ export class Http1Connection {
       if (timedOut) return { kind: "unknown", reason: "timeout" };
       return { kind: "unknown", reason: err instanceof MalformedAnswer ? "malformed" : "closed" };
     } finally {
-      clearTimeout(timer);
+      callDeadlines.cancel(deadline);
     }
   }
 
