@@ -1,10 +1,10 @@
 // Many deadlines on one timer. In Deno 2.9 every `setTimeout` builds a Node-style `Timeout` (an
 // object, an async id, then the timer itself), and a request body's read and a processor call
-// each armed and cleared one: together ~4 % of an instance's CPU at the official peak's rate
-// (bench/README.md, 2026-12-07 03:40 UTC section). Here the one timer is armed for the earliest
-// pending deadline and left armed when work ends in time: it then fires once, finds nothing
-// due, and is not re-armed, so a busy instance arms about one timer per timeout period instead
-// of one per request.
+// each armed and cleared one: the body's alone was ~4 % of an instance's profile while it
+// acknowledged at the official peak's rate (bench/README.md, 2026-12-07 03:40 UTC section). Here
+// the one timer is armed for the earliest pending deadline and left armed when work ends in
+// time: it then fires once, finds nothing due, and is not re-armed, so a busy instance arms about
+// one timer per timeout period instead of one per request.
 
 export interface Deadline {
   readonly at: number;
