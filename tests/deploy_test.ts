@@ -4,6 +4,7 @@
 // `haproxy -c` on the shared haproxy.cfg with both address styles.
 import assert from "node:assert/strict";
 import { parse } from "yaml";
+import { readConfig } from "../src/config.ts";
 import { apiV8Flags } from "../src/v8_flags.ts";
 
 const root = new URL("../", import.meta.url);
@@ -436,6 +437,22 @@ Deno.test("compose: haproxy's open-file limit covers haproxy.cfg's maxconn", () 
   for (const kind of ["soft", "hard"]) {
     assert.ok(Number(nofile[kind]) >= needed, `nofile ${kind} ${nofile[kind]} < ${needed}`);
   }
+});
+
+Deno.test("haproxy.cfg: refuses declared bodies above the instances' MAX_BODY_BYTES", () => {
+  // HAProxy waits for whole bodies, so an oversized one must be refused before that wait (or a
+  // client declaring 10 MB would wait 5 s for a 408); the limit is the instances', written twice.
+  const rule = readText("haproxy.cfg").split("\n").find((l) =>
+    /^\s*http-request return status 413\b/.test(l)
+  );
+  assert.ok(rule, "haproxy.cfg must refuse oversized declared bodies");
+  const { maxBodyBytes } = readConfig({ DATABASE_URL: "postgres://u@localhost/db" });
+  for (const name of apiNames) {
+    const env = envOf(service(name));
+    assert.equal(env.MAX_BODY_BYTES ?? String(maxBodyBytes), String(maxBodyBytes), name);
+  }
+  assert.equal(/content-length\) gt (\d+)/.exec(rule)?.[1], String(maxBodyBytes));
+  assert.equal(/larger than (\d+) bytes/.exec(rule)?.[1], String(maxBodyBytes));
 });
 
 // ---- Dockerfile and .dockerignore ------------------------------------------------------
