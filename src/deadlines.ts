@@ -18,6 +18,9 @@ export class Deadlines {
 
   /** Calls `onExpire` once `ms` have passed, unless `cancel` is called with the result first. */
   add(ms: number, onExpire: () => void): Deadline {
+    // Date.now, a V8 builtin, rather than performance.now, an op call in Deno: a step of the
+    // wall clock moves pending deadlines with it, which is rare and safe here (a call cut short
+    // is an unknown outcome, handled as any timeout; a body read ends early or late).
     const deadline: Deadline = { at: Date.now() + ms, onExpire };
     this.#pending.add(deadline);
     if (deadline.at < this.#armedFor) this.#arm(deadline.at);
