@@ -9,13 +9,14 @@
 // FLOOR_MEASURE_S=15 (after 5 s of warm-up), FLOOR_PROBES=floors,instance ("instance" alone:
 // only the instance's two probes, ~1 minute, to compare two versions of the service),
 // BENCH_API_ENV (the instance's settings, bench/api_env.ts).
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseApiEnv } from "./api_env.ts";
-import { type InstantStack, simulatorPorts, startInstantStack } from "./instant_stack.ts";
+import { type InstantStack, startInstantStack } from "./instant_stack.ts";
 import { ensureK6 } from "./install_k6.ts";
 import { startK6 } from "./k6_run.ts";
 import { cpuSnapshot, cpuUsageSince, describeMachine, machineInfo } from "./machine.ts";
+import { listProcesses } from "./memory.ts";
 import { waitForHttp } from "../tools/local/processes.ts";
 
 const rate = Number(Deno.env.get("FLOOR_RATE") ?? 275);
@@ -23,31 +24,16 @@ const measureS = Number(Deno.env.get("FLOOR_MEASURE_S") ?? 15);
 const warmS = 5;
 const probes = new Set((Deno.env.get("FLOOR_PROBES") ?? "floors,instance").split(","));
 const floorPort = 19130;
-const clockTicks = 100; // USER_HZ on Linux
 
-/** utime + stime of a process (all its threads), in ms; 0 once it is gone. */
-function processCpuMs(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
-  } catch {
-    return 0;
+/** CPU used so far, in ms (USER_HZ 100), by `pid` and by every live `postgres` process. */
+function cpuMs(pid: number): { process: number; postgres: number } {
+  let process = 0;
+  let postgres = 0;
+  for (const p of listProcesses()) {
+    if (p.pid === pid) process = p.cpuTicks * 10;
+    if (p.comm === "postgres") postgres += p.cpuTicks * 10;
   }
-}
-
-/** CPU of every live `postgres` process (backends, WAL writer, …), in ms. */
-function postgresCpuMs(): number {
-  let total = 0;
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() !== "postgres") continue;
-    } catch {
-      continue;
-    }
-    total += processCpuMs(Number(entry));
-  }
-  return total;
+  return { process, postgres };
 }
 
 interface Row {
@@ -82,11 +68,13 @@ async function probe(name: string, url: string, pid: number): Promise<Row> {
   });
   await sleep(warmS * 1000);
   const machine = cpuSnapshot();
-  const before = { process: processCpuMs(pid), postgres: postgresCpuMs(), at: performance.now() };
+  const before = cpuMs(pid);
+  const startedAt = performance.now();
   await sleep(measureS * 1000);
-  const requests = (rate * (performance.now() - before.at)) / 1000;
-  const processMs = (processCpuMs(pid) - before.process) / requests;
-  const postgresMs = (postgresCpuMs() - before.postgres) / requests;
+  const after = cpuMs(pid);
+  const requests = (rate * (performance.now() - startedAt)) / 1000;
+  const processMs = (after.process - before.process) / requests;
+  const postgresMs = (after.postgres - before.postgres) / requests;
   const { stealPct, busyPct } = cpuUsageSince(machine);
   const code = await run.done;
   if (code !== 0) throw new Error(`k6 (${name}) exited with ${code}`);
@@ -101,15 +89,7 @@ async function probeInstance(bench: InstantStack, rows: Row[]): Promise<void> {
   if (!api) throw new Error("no api1 in the stack");
   const url = `${bench.apiUrls[0]}/payments`;
   rows.push(await probe("instance: acknowledge and forward", url, api.pid));
-  for (const port of simulatorPorts) {
-    const res = await fetch(`http://127.0.0.1:${port}/admin/configurations/failure`, {
-      method: "PUT",
-      headers: { "X-Rinha-Token": "123", "Content-Type": "application/json" },
-      body: JSON.stringify({ failure: true }),
-    });
-    await res.body?.cancel();
-    if (!res.ok) throw new Error(`simulator ${port}: HTTP ${res.status}`);
-  }
+  await bench.configureProcessors({ failure: true });
   rows.push(await probe("instance: acknowledge (processors failing)", url, api.pid));
 }
 

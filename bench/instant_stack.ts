@@ -15,8 +15,30 @@ export interface InstantStack {
   /** Each instance's own address, bypassing HAProxy. */
   apiUrls: string[];
   db: BenchDatabase;
+  /** Sets both simulators' delay and failure (`bench:floor` fails them to measure the ack). */
+  configureProcessors(settings: ProcessorSettings): Promise<void>;
   purge(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface ProcessorSettings {
+  delay?: number;
+  failure?: boolean;
+}
+
+async function configureProcessors(settings: ProcessorSettings): Promise<void> {
+  for (const url of processorUrls) {
+    for (const [path, value] of Object.entries(settings)) {
+      await ok(
+        fetch(`${url}/admin/configurations/${path}`, {
+          method: "PUT",
+          headers: token,
+          body: JSON.stringify({ [path]: value }),
+        }),
+        `${url} ${path}`,
+      );
+    }
+  }
 }
 
 async function ok(res: Promise<Response>, what: string): Promise<void> {
@@ -42,18 +64,7 @@ export async function startInstantStack(options: {
     apiEnv: options.apiEnv ?? {},
   });
   try {
-    for (const url of processorUrls) {
-      for (const [path, body] of [["delay", { delay: 0 }], ["failure", { failure: false }]]) {
-        await ok(
-          fetch(`${url}/admin/configurations/${path}`, {
-            method: "PUT",
-            headers: token,
-            body: JSON.stringify(body),
-          }),
-          `${url} ${path}`,
-        );
-      }
-    }
+    await configureProcessors({ delay: 0, failure: false });
   } catch (err) {
     await stack.stop();
     throw err;
@@ -62,6 +73,7 @@ export async function startInstantStack(options: {
     stack,
     apiUrls: apiPorts.map((p) => `http://127.0.0.1:${p}`),
     db,
+    configureProcessors,
     async purge() {
       await ok(fetch(`${stack.url}/purge-payments`, { method: "POST" }), "service purge");
       for (const url of processorUrls) {
