@@ -7,6 +7,7 @@ import type { Service } from "../src/service.ts";
 import { probe, sleep } from "./support/wait.ts";
 import type { TestDatabase } from "./support/db.ts";
 import { openStack } from "./support/stack.ts";
+import { exchange, type Reply } from "./support/raw_http.ts";
 import { suite } from "./support/suite.ts";
 
 let db: TestDatabase;
@@ -19,12 +20,6 @@ const test = suite("bad input", async (defer) => {
   port = instance.port!;
 });
 const uuid = () => crypto.randomUUID();
-
-interface Reply {
-  status: number;
-  contentType: string | null;
-  body: string;
-}
 
 async function send(
   method: string,
@@ -51,30 +46,6 @@ async function raw(write: (conn: Deno.Conn) => Promise<void>): Promise<Reply> {
   } finally {
     conn.close();
   }
-}
-
-/** Writes the request, then reads the answer until its declared content-length is in. */
-async function exchange(
-  conn: Deno.Conn,
-  write: (conn: Deno.Conn) => Promise<void>,
-): Promise<Reply> {
-  await write(conn);
-  let text = "";
-  const buffer = new Uint8Array(8192);
-  for (;;) {
-    const n = await conn.read(buffer).catch(() => null);
-    if (n === null) break;
-    text += new TextDecoder().decode(buffer.subarray(0, n));
-    const end = text.indexOf("\r\n\r\n");
-    const length = /content-length: (\d+)/i.exec(text)?.[1];
-    if (end >= 0 && length !== undefined && text.length >= end + 4 + Number(length)) break;
-  }
-  const [head, body = ""] = text.split("\r\n\r\n");
-  return {
-    status: Number(head.split(" ")[1]),
-    contentType: /content-type: ([^\r\n]+)/i.exec(head)?.[1] ?? null,
-    body,
-  };
 }
 
 const encode = (s: string) => new TextEncoder().encode(s);
