@@ -7,6 +7,7 @@ import type { Service } from "../src/service.ts";
 import { sleep } from "./support/wait.ts";
 import type { TestDatabase } from "./support/db.ts";
 import { type Haproxy, startHaproxy } from "./support/haproxy.ts";
+import { readUntil } from "./support/raw_http.ts";
 import { openStack } from "./support/stack.ts";
 import { suite } from "./support/suite.ts";
 
@@ -39,14 +40,7 @@ async function exchange(port: number, head: string, body: Uint8Array | string): 
         await conn.write(bytes.subarray(i, i + 65_536));
       }
     })().catch(() => {});
-    let text = "";
-    const buffer = new Uint8Array(4_096);
-    for (;;) {
-      const n = await conn.read(buffer).catch(() => null);
-      if (n === null) break;
-      text += new TextDecoder().decode(buffer.subarray(0, n));
-      if (/\r\n\r\n/.test(text)) break;
-    }
+    const text = await readUntil(conn, (text) => /\r\n\r\n/.test(text));
     await Promise.race([writing, sleep(100)]);
     return Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0);
   } finally {
